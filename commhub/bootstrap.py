@@ -1,0 +1,50 @@
+"""`commhub init`: bring a data dir and database to a usable state, idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from commhub import schema
+from commhub.audiences import load_audiences, sync_audiences
+from commhub.db import session_scope
+from commhub.errors import CommhubError
+from commhub.resources import audiences_dir
+from commhub.wiring import Runtime
+
+
+@dataclass(frozen=True)
+class InitReport:
+    data_dir: Path
+    revision_before: str | None
+    revision_after: str
+    audiences_changed: list[str]
+
+
+class DatabaseNotReady(CommhubError):  # noqa: N818
+    """The database schema is missing or older than this code."""
+
+
+def initialise(runtime: Runtime, audiences: Path | None = None) -> InitReport:
+    """Apply migrations and load audiences. Imports no content and no demo data."""
+    before = schema.current_revision(runtime.engine)
+    schema.upgrade(runtime.engine)
+    definitions = load_audiences(audiences or audiences_dir())
+    with session_scope(runtime.sessions) as session:
+        changed = sync_audiences(session, definitions)
+    return InitReport(
+        data_dir=runtime.settings.data_dir,
+        revision_before=before,
+        revision_after=schema.head_revision(),
+        audiences_changed=changed,
+    )
+
+
+def require_current_schema(runtime: Runtime) -> None:
+    """Stop with a clear message unless the database is at this code's schema."""
+    current = schema.current_revision(runtime.engine)
+    if current != schema.head_revision():
+        state = "is empty" if current is None else f"is at schema {current}"
+        raise DatabaseNotReady(
+            f"the database {state}, this code needs {schema.head_revision()}: run `commhub init`"
+        )

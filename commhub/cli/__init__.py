@@ -1,0 +1,68 @@
+"""The `commhub` command: subcommands mirror the domain's nouns, each a thin call into it.
+
+Exit codes: 0 done; 1 the input or the data was refused (details on stderr); 2 usage or
+settings error.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+import click
+
+from commhub import __version__
+from commhub.cli import contacts, content, system, users
+from commhub.cli.context import AppContext
+from commhub.errors import CommhubError, SettingsError
+
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+
+class Refused(click.ClickException):
+    """A commhub error, shown as `commhub: ...` lines on stderr."""
+
+    exit_code = EXIT_REFUSED
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        for line in self.format_message().splitlines():
+            click.echo(f"commhub: {line}", err=True)
+
+
+class BadSettings(Refused):
+    exit_code = EXIT_USAGE
+
+
+class CommhubGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise BadSettings(f"settings: {exc}") from exc
+        except CommhubError as exc:
+            raise Refused(str(exc)) from exc
+
+
+@click.group(cls=CommhubGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="commhub")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """commhub: partner communications on fixed dates, tailored to each role."""
+    ctx.obj = ctx.with_resource(AppContext())
+
+
+for command in (
+    system.init,
+    system.serve,
+    system.demo_data,
+    system.audiences,
+    content.content,
+    contacts.contacts,
+    users.users,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="commhub")

@@ -1,0 +1,72 @@
+"""content import, content list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from commhub.cli.context import AppContext, pass_app
+from commhub.cli.progress import progress_bar
+from commhub.library import count_content_files, import_library, list_content
+from commhub.models import ContentItem
+from commhub.resources import content_dir
+
+
+@click.group()
+def content() -> None:
+    """The content library."""
+
+
+@content.command("import")
+@click.argument(
+    "directory", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path)
+)
+@pass_app
+def import_command(app: AppContext, directory: Path | None) -> None:
+    """Import content/**/*.md (default: the project's content/ directory), all or nothing."""
+    root = directory or content_dir()
+    with app.session() as session, progress_bar(count_content_files(root), "Reading") as advance:
+        report = import_library(session, root, advance)
+    click.echo(f"content from {root}: {report.summary()}")
+
+
+@content.command("list")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table")
+@pass_app
+def list_command(app: AppContext, output: str) -> None:
+    """List the library, newest first."""
+    with app.session() as session:
+        items = [_as_dict(item) for item in list_content(session)]
+    if output == "json":
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    if not items:
+        click.echo("The library is empty: run `commhub content import`.", err=True)
+        return
+    for item in items:
+        date = str(item["publish_at"] or "-")[:10]
+        audiences = ",".join(map(str, item["audiences"]))  # type: ignore[call-overload]
+        click.echo(
+            f"{date:<10}  {item['status']:<9}  {item['kind']:<12}  {item['slug']:<48}  {audiences}"
+        )
+
+
+def _as_dict(item: ContentItem) -> dict[str, object]:
+    return {
+        "slug": item.slug,
+        "title": item.title,
+        "kind": item.kind.value,
+        "audiences": [a.slug for a in item.audiences],
+        "status": item.status.value,
+        "publish_at": item.publish_at.isoformat() if item.publish_at else None,
+        "expires_at": item.expires_at.isoformat() if item.expires_at else None,
+        "priority": item.priority,
+        "key_message": item.key_message.text if item.key_message else None,
+        "summary": item.summary,
+        "url": item.url,
+        "video_url": item.video_url,
+        "source": item.source.value,
+        "source_ref": item.source_ref,
+    }

@@ -1,0 +1,91 @@
+"""init, serve, demo-data, audiences."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from waitress import serve as waitress_serve
+
+from commhub.audiences import load_audiences
+from commhub.bootstrap import initialise, require_current_schema
+from commhub.cli.context import AppContext, pass_app
+from commhub.db import utcnow
+from commhub.demo import ensure_demo_admin, load_demo_data
+from commhub.models import Audience
+from commhub.resources import audiences_dir
+
+
+@click.command()
+@pass_app
+def init(app: AppContext) -> None:
+    """Create the data dir, secret key and schema, and load the audiences (idempotent)."""
+    report = initialise(app.runtime)
+    click.echo(f"data dir: {report.data_dir}")
+    before = report.revision_before or "empty"
+    if before == report.revision_after:
+        click.echo(f"schema: {report.revision_after} (already current)")
+    else:
+        click.echo(f"schema: {before} -> {report.revision_after}")
+    changed = ", ".join(report.audiences_changed) or "none changed"
+    click.echo(f"audiences: {changed}")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@pass_app
+def serve(app: AppContext, host: str, port: int, threads: int) -> None:
+    """Serve the web app (waitress, a production WSGI server)."""
+    from commhub.web import create_app
+
+    require_current_schema(app.runtime)
+    web_app = create_app(runtime=app.runtime)
+    click.echo(
+        f"commhub serving on http://{host}:{port}/ (links in messages use {app.settings.base_url})",
+        err=True,
+    )
+    waitress_serve(web_app, host=host, port=port, threads=threads, ident="commhub")
+
+
+@click.command("demo-data")
+@pass_app
+def demo_data(app: AppContext) -> None:
+    """Write a sample partner ecosystem: 32 partners and about 300 contacts (idempotent)."""
+    with app.session() as session:
+        report = load_demo_data(session, utcnow())
+        email, password = ensure_demo_admin(session, app.settings.data_dir)
+    click.echo(f"demo contacts: {report.summary()}")
+    click.echo(f"sign in at {app.settings.base_url}/ as {email} with password {password}")
+
+
+@click.group()
+def audiences() -> None:
+    """The audiences (roles) content is tagged with; defined by audiences/*.yml."""
+
+
+@audiences.command("list")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table")
+@pass_app
+def list_audiences(app: AppContext, output: str) -> None:
+    """List the audiences in the database."""
+    from sqlalchemy import select
+
+    with app.session() as session:
+        rows = [
+            {"slug": a.slug, "name": a.name, "description": a.description, "keywords": a.keywords}
+            for a in session.scalars(select(Audience).order_by(Audience.slug))
+        ]
+    if output == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['slug']:<14} {row['name']}")
+
+
+@audiences.command("check")
+def check_audiences() -> None:
+    """Validate the audience files without touching the database."""
+    definitions = load_audiences(audiences_dir())
+    click.echo(f"{len(definitions)} audiences OK: {', '.join(d.slug for d in definitions)}")

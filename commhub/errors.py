@@ -1,0 +1,81 @@
+"""The exceptions commhub raises, one tree.
+
+    CommhubError
+    ├── SettingsError          a bad COMMHUB_* value; stops start-up with one line
+    ├── InvalidInput           one or more Problems in a file or a value a person gave
+    │   ├── AudienceError      audiences/*.yml
+    │   ├── ContentError       content/**/*.md
+    │   └── ContactImportError contacts CSV
+    ├── NotFound               a named object does not exist
+    └── Conflict               the object exists already, or the change would break a rule
+
+Every error prints as a line a person can act on; InvalidInput prints one line per Problem,
+in the form ``path:line:field: message`` (parts that do not apply are left out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with one input, located as precisely as the input allows."""
+
+    source: str
+    message: str
+    field: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        location = [self.source]
+        if self.line is not None:
+            location.append(str(self.line))
+        if self.field:
+            location.append(self.field)
+        return f"{':'.join(location)}: {self.message}"
+
+
+class CommhubError(Exception):
+    """Base of every error commhub raises on purpose."""
+
+
+class SettingsError(CommhubError):
+    """A setting from the environment is unusable."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+
+
+class InvalidInput(CommhubError):  # noqa: N818 - reads better at the raise site than "...Error"
+    """Input a person gave has problems; nothing was changed."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems, key=_problem_order)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def _problem_order(problem: Problem) -> tuple[str, int, str]:
+    return (problem.source, problem.line or 0, problem.field or "")
+
+
+class AudienceError(InvalidInput):
+    """An audience file is broken."""
+
+
+class ContentError(InvalidInput):
+    """A content file is broken."""
+
+
+class ContactImportError(InvalidInput):
+    """Rows of a contacts file are broken."""
+
+
+class NotFound(CommhubError):  # noqa: N818
+    """A named object does not exist."""
+
+
+class Conflict(CommhubError):  # noqa: N818
+    """The object exists already, or the change would break a rule."""

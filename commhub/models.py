@@ -1,0 +1,381 @@
+"""The ORM objects. No behaviour beyond invariants; the domain modules hold the rules."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from commhub.db import Base, utcnow
+
+# BIGINT on PostgreSQL for the tables that grow by the million; SQLite only autoincrements
+# an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _enum(cls: type[enum.StrEnum], length: int = 20) -> Enum:
+    # Kept as plain strings (no native ENUM type): adding a value is a code change, not DDL.
+    return Enum(
+        cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class ContactStatus(enum.StrEnum):
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class ContentKind(enum.StrEnum):
+    ARTICLE = "article"
+    VIDEO = "video"
+    ANNOUNCEMENT = "announcement"
+    EVENT = "event"
+
+
+class ContentStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class ContentSource(enum.StrEnum):
+    FILE = "file"
+    UI = "ui"
+    FEED = "feed"
+
+
+class Channel(enum.StrEnum):
+    NEWSLETTER = "newsletter"
+    VIDEO_DIGEST = "video_digest"
+    SOCIAL = "social"
+    FEED = "feed"
+
+
+class EditionState(enum.StrEnum):
+    PLANNED = "planned"
+    HELD = "held"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class MessageStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class UserRole(enum.StrEnum):
+    ADMIN = "admin"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+
+def email_key(address: str) -> str:
+    """The form an address is unique in: case-insensitive, whitespace-free."""
+    return address.strip().lower()
+
+
+def name_key(name: str) -> str:
+    """The form a partner name is unique in: case and spacing do not make a new partner."""
+    return " ".join(name.split()).casefold()
+
+
+contact_roles = Table(
+    "contact_roles",
+    Base.metadata,
+    Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("audience_id", ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_contact_roles_audience_id", "audience_id"),
+)
+
+content_item_audiences = Table(
+    "content_item_audiences",
+    Base.metadata,
+    Column("content_item_id", ForeignKey("content_items.id", ondelete="CASCADE"), primary_key=True),
+    Column("audience_id", ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_content_item_audiences_audience_id", "audience_id"),
+)
+
+series_audiences = Table(
+    "series_audiences",
+    Base.metadata,
+    Column("series_id", ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    Column("audience_id", ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Audience(Base):
+    __tablename__ = "audiences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[list[str]] = mapped_column(default=list)
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str | None] = mapped_column(String(40))
+    tier: Mapped[str | None] = mapped_column(String(40))
+    region: Mapped[str | None] = mapped_column(String(60))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    contacts: Mapped[list[Contact]] = relationship(back_populates="partner")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="RESTRICT"), index=True
+    )
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[ContactStatus] = mapped_column(
+        _enum(ContactStatus), default=ContactStatus.ACTIVE, index=True
+    )
+    # Consent is evidence: when, how it was collected, and which wording the person saw.
+    consent_at: Mapped[datetime | None]
+    consent_source: Mapped[str | None] = mapped_column(String(40))
+    consent_wording: Mapped[str | None] = mapped_column(String(40))
+    opted_out_channels: Mapped[list[str]] = mapped_column(default=list)
+    paused_until: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    partner: Mapped[Partner | None] = relationship(back_populates="contacts")
+    roles: Mapped[list[Audience]] = relationship(secondary=contact_roles, order_by=Audience.slug)
+
+    @validates("email")
+    def _keep_email_key(self, _key: str, value: str) -> str:
+        self.email_key = email_key(value)
+        return value
+
+    @property
+    def has_consent(self) -> bool:
+        return self.consent_at is not None
+
+
+class KeyMessage(Base):
+    """A sentence the programme wants remembered; items that carry it count as exposures."""
+
+    __tablename__ = "key_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(500), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContentItem(Base):
+    __tablename__ = "content_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body_markdown: Mapped[str] = mapped_column(Text, default="")
+    # Rendered and sanitised once on the way in; templates never render Markdown.
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[ContentKind] = mapped_column(_enum(ContentKind))
+    key_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("key_messages.id", ondelete="SET NULL"), index=True
+    )
+    url: Mapped[str | None] = mapped_column(String(2000))
+    video_url: Mapped[str | None] = mapped_column(String(2000))
+    thumbnail_url: Mapped[str | None] = mapped_column(String(2000))
+    duration_seconds: Mapped[int | None]
+    speaker: Mapped[str | None] = mapped_column(String(200))
+    hashtags: Mapped[list[str]] = mapped_column(default=list)
+    publish_at: Mapped[datetime | None] = mapped_column(index=True)
+    expires_at: Mapped[datetime | None]
+    priority: Mapped[int] = mapped_column(default=0)
+    status: Mapped[ContentStatus] = mapped_column(
+        _enum(ContentStatus), default=ContentStatus.PUBLISHED
+    )
+    source: Mapped[ContentSource] = mapped_column(_enum(ContentSource))
+    source_ref: Mapped[str | None] = mapped_column(String(2000))
+    # Digest of everything imported, so that re-importing an unchanged file writes nothing.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    audiences: Mapped[list[Audience]] = relationship(
+        secondary=content_item_audiences, order_by=Audience.slug
+    )
+    key_message: Mapped[KeyMessage | None] = relationship()
+
+
+class Series(Base):
+    """A channel on a cadence: what it serves, how it looks, when it runs."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    all_audiences: Mapped[bool] = mapped_column(default=False)
+    cadence: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))
+    from_address: Mapped[str] = mapped_column(String(400))
+    reply_to: Mapped[str | None] = mapped_column(String(400))
+    template: Mapped[str | None] = mapped_column(String(200))
+    max_items: Mapped[int | None]
+    partner_filter: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    audiences: Mapped[list[Audience]] = relationship(
+        secondary=series_audiences, order_by=Audience.slug
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    @validates("email")
+    def _keep_email_key(self, _key: str, value: str) -> str:
+        self.email_key = email_key(value)
+        return value
+
+
+class Edition(Base):
+    """One dated run of a series."""
+
+    __tablename__ = "editions"
+    __table_args__ = (UniqueConstraint("series_id", "planned_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    planned_at: Mapped[datetime]
+    state: Mapped[EditionState] = mapped_column(
+        _enum(EditionState), default=EditionState.PLANNED, index=True
+    )
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # Why role sets got nothing, and other facts a person reading the edition wants to see.
+    notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    series: Mapped[Series] = relationship()
+
+
+class Message(Base):
+    """One edition delivered to one contact over one channel: exactly once."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("edition_id", "contact_id", "channel"),
+        # next_recipients walks an edition's queue in id order.
+        Index("ix_messages_edition_status_id", "edition_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    role_set: Mapped[str] = mapped_column(String(400))
+    status: Mapped[MessageStatus] = mapped_column(
+        _enum(MessageStatus), default=MessageStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Event(Base):
+    """Something that happened to a message, an item or a contact, as it was recorded."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_contact_occurred", "contact_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    content_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("content_items.id", ondelete="SET NULL")
+    )
+    format: Mapped[str | None] = mapped_column(String(16))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The provider's id for the event, so that a resent webhook batch changes nothing.
+    provider_event_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Alert(Base):
+    """Something that needs a person: raised by the system, resolved by someone."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)

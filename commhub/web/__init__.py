@@ -1,0 +1,30 @@
+"""The web app: one factory, blueprints per area; public endpoints apart from staff pages."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from commhub.config import Settings, load_settings
+from commhub.web import errors, health, home
+from commhub.web.runtime import init_runtime
+from commhub.wiring import Runtime, build_runtime
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    """Build the Flask app; reads the environment only if no settings are given."""
+    if runtime is None:
+        runtime = build_runtime(settings or load_settings())
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=runtime.settings.secret_key,
+        SECRET_KEY_FALLBACKS=list(runtime.settings.secret_keys[1:]),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=runtime.settings.base_url.startswith("https://"),
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+    )
+    init_runtime(app, runtime)
+    errors.init_app(app)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(home.blueprint)
+    return app

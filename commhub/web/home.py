@@ -1,0 +1,16 @@
+"""The front page: what is in this commhub, and where to go next."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+
+from commhub.overview import library_overview
+from commhub.web.runtime import db_session
+
+blueprint = Blueprint("home", __name__)
+
+
+@blueprint.get("/")
+def index() -> ResponseReturnValue:
+    return render_template("home.html", overview=library_overview(db_session()))

@@ -110,5 +110,5 @@ def sync_audiences(session: Session, definitions: list[AudienceDefinition]) -> l
 
 def audience_slugs(session: Session) -> dict[str, int]:
     """Every known audience slug, mapped to its id."""
-    rows = session.execute(select(Audience.slug, Audience.id)).tuples()
+    rows = session.execute(select(Audience.slug, Audience.id))
     return {slug: audience_id for slug, audience_id in rows}  # noqa: C416 - Result has keys()

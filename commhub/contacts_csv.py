@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import TextIO
 from zoneinfo import available_timezones
 
-from email_validator import EmailNotValidError, validate_email
-
+from commhub.addresses import InvalidAddress, normalise_address
 from commhub.errors import Problem
 from commhub.models import ContactStatus, email_key, name_key
 from commhub.spreadsheet_cells import neutralise, restore
@@ -69,10 +68,11 @@ class ContactRow:
     consent: Consent | None
     # None: the file says nothing; a status never reactivates a suppressed contact.
     status: ContactStatus | None
+    # The unique form of the address, computed once: the import uses it several times a row.
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return email_key(self.email)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", email_key(self.email))
 
 
 @dataclass
@@ -229,8 +229,8 @@ class _RowReader:
             self.problem("email", "required")
             return ""
         try:
-            return validate_email(raw, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
+            return normalise_address(raw)
+        except InvalidAddress as exc:
             self.problem("email", f'"{raw}" is not a valid address: {exc}')
             return raw
 

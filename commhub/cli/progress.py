@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
+from click._termui_impl import ProgressBar
 
 
 @contextmanager
 def progress_bar(length: int, label: str) -> Iterator[Callable[[int], None]]:
     """A bar of `length` steps; yields the function that advances it."""
-    with click.progressbar(
-        length=length, label=label, file=click.get_text_stream("stderr"), show_pos=True
-    ) as bar:
-
-        def advance(steps: int) -> None:
-            bar.update(steps)
-
-        yield advance
+    bar: ProgressBar[int] = click.progressbar(
+        length=length, label=label, file=sys.stderr, show_pos=True
+    )
+    with bar:
+        yield bar.update

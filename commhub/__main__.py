@@ -1,0 +1,5 @@
+"""`python -m commhub` is the `commhub` command."""
+
+from commhub.cli import main
+
+main()

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from commhub.config import Settings, environment_variables, load_settings
+from commhub.errors import SettingsError
+
+KEY_A = "a" * 40
+KEY_B = "b" * 40
+
+
+def test_defaults_work_on_a_laptop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({})
+    assert settings.data_dir == tmp_path / "var"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'var' / 'commhub.db'}"
+    assert settings.base_url == "http://127.0.0.1:5000"
+    assert settings.sendgrid_api_key is None
+
+
+def test_secret_key_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    env = {"COMMHUB_DATA_DIR": str(tmp_path)}
+    first = load_settings(env)
+    second = load_settings(env)
+    assert first.secret_key == second.secret_key
+    assert len(first.secret_key) >= 32
+    mode = stat.S_IMODE((tmp_path / "secret_key").stat().st_mode)
+    assert mode == 0o600
+
+
+def test_key_list_signs_with_first_and_keeps_old_keys(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"COMMHUB_DATA_DIR": str(tmp_path), "COMMHUB_SECRET_KEY": f"{KEY_A}, {KEY_B}"}
+    )
+    assert settings.secret_key == KEY_A
+    assert settings.secret_keys == (KEY_A, KEY_B)
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("COMMHUB_DATABASE_URL", "mysql://root@localhost/x", 'unknown scheme "mysql"'),
+        ("COMMHUB_DATABASE_URL", "not a url", "not a database URL"),
+        ("COMMHUB_SECRET_KEY", "short", "shorter than 32"),
+        ("COMMHUB_BASE_URL", "ftp://example.com", "not an http(s) URL"),
+        ("COMMHUB_BASE_URL", "https://example.com/?q=1", "query or fragment"),
+    ],
+)
+def test_bad_values_name_the_setting(tmp_path: Path, name: str, value: str, expected: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"COMMHUB_DATA_DIR": str(tmp_path), name: value})
+    assert str(raised.value).startswith(f"{name}: ")
+    assert expected in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_unwritable_data_dir_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(SettingsError, match=r"^COMMHUB_DATA_DIR: cannot write to .*a-file/data"):
+        load_settings({"COMMHUB_DATA_DIR": str(blocker / "data")})
+
+
+def test_postgres_urls_use_psycopg(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "COMMHUB_DATA_DIR": str(tmp_path),
+            "COMMHUB_DATABASE_URL": "postgres://u:p@db:5432/commhub",
+        }
+    )
+    assert settings.database_url == "postgresql+psycopg://u:p@db:5432/commhub"
+
+
+def test_secrets_stay_out_of_repr(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"COMMHUB_DATA_DIR": str(tmp_path), "COMMHUB_SECRET_KEY": KEY_A, "SENDGRID_API_KEY": "SG.x"}
+    )
+    assert KEY_A not in repr(settings)
+    assert "SG.x" not in repr(settings)
+    assert settings.sendgrid_api_key == "SG.x"
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    settings = load_settings({"COMMHUB_DATA_DIR": str(tmp_path)})
+    with pytest.raises(AttributeError):
+        settings.base_url = "http://elsewhere"  # type: ignore[misc]
+
+
+def test_every_field_names_its_variable() -> None:
+    names = environment_variables()
+    assert len(names) == len(Settings.__dataclass_fields__)
+    assert all(n.startswith("COMMHUB_") or n == "SENDGRID_API_KEY" for n in names)

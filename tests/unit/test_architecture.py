@@ -10,8 +10,8 @@ import pytest
 PACKAGE = Path(__file__).parents[2] / "commhub"
 DOMAIN_MODULES = [
     "addresses", "audiences", "bootstrap", "config", "contacts", "contacts_csv",
-    "content_files", "db", "demo", "errors", "health", "library", "markdown", "models", "overview", "resources",
-    "schema", "spreadsheet_cells", "users", "wiring",
+    "content_files", "db", "demo", "errors", "health", "library", "markdown", "models",
+    "overview", "resources", "schema", "spreadsheet_cells", "users", "wiring",
 ]  # fmt: skip
 FORBIDDEN = (
     "flask",

@@ -80,9 +80,16 @@ def _database_url(raw: str, data_dir: Path) -> str:
         return f"sqlite:///{data_dir / 'commhub.db'}"
     try:
         url = make_url(raw)
-    except ArgumentError as exc:
-        raise SettingsError("COMMHUB_DATABASE_URL", f"not a database URL: {raw!r}") from exc
-    return normalise_database_url(url).render_as_string(hide_password=False)
+        url.port  # noqa: B018 - parsing the port raises for "host:notaport"
+    except (ArgumentError, ValueError) as exc:
+        shown = raw.split("@")[-1] if "@" in raw else raw  # never echo a password
+        raise SettingsError("COMMHUB_DATABASE_URL", f"not a database URL: ...{shown!r}") from exc
+    url = normalise_database_url(url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise SettingsError("COMMHUB_DATABASE_URL", f"no such directory for SQLite: {folder}")
+    return url.render_as_string(hide_password=False)
 
 
 def normalise_database_url(url: URL) -> URL:

@@ -123,6 +123,8 @@ def _upsert_batch(
                 Contact.timezone,
                 Contact.status,
                 Contact.consent_at,
+                Contact.consent_source,
+                Contact.consent_wording,
             ).where(Contact.email_key.in_(keys))
         )
     }
@@ -210,10 +212,19 @@ def _changed_state(row: ContactRow, found: Any, now: datetime) -> dict[str, Any]
     if row.status not in (None, ContactStatus.ACTIVE) and found.status is ContactStatus.ACTIVE:
         values["status"] = row.status
     if row.consent is not None:
+        # The source and wording describe the latest change, so both move with it.
         if not row.consent.given and found.consent_at is not None:
-            values |= {"consent_at": None, "consent_source": IMPORT_CONSENT_SOURCE}
+            values |= {
+                "consent_at": None,
+                "consent_source": IMPORT_CONSENT_SOURCE,
+                "consent_wording": None,
+            }
         elif row.consent.given and found.consent_at is None:
-            values |= {"consent_at": row.consent.at or now, "consent_source": IMPORT_CONSENT_SOURCE}
+            values |= {
+                "consent_at": row.consent.at or now,
+                "consent_source": IMPORT_CONSENT_SOURCE,
+                "consent_wording": None,
+            }
     return values
 
 
@@ -291,7 +302,12 @@ def import_contacts_file(
     problem, and nothing is written. With skip_invalid the good rows land and the problems
     come back in `skipped`.
     """
-    read = read_contacts_csv(stream, source, audience_slugs(session))
+    try:
+        read = read_contacts_csv(stream, source, audience_slugs(session))
+    except UnicodeDecodeError as exc:
+        raise ContactImportError(
+            [Problem(source, f"not UTF-8 text (byte {exc.start}): save the file as CSV UTF-8")]
+        ) from None
     if read.problems and (not skip_invalid or read.rows_read == 0):
         raise ContactImportError(read.problems)
     report = import_contacts(session, read.rows, now, progress)

@@ -250,8 +250,11 @@ class _RowReader:
             attribute: (self.values.get(column) or "").strip() or None
             for column, attribute in PARTNER_COLUMNS.items()
         }
-        if extra["type"]:
-            extra["type"] = extra["type"].lower()
+        # Type and tier are vocabularies (msp, gold); region keeps its case (EMEA, DACH).
+        for attribute in ("type", "tier"):
+            value = extra[attribute]
+            if value:
+                extra[attribute] = value.lower()
         return PartnerFields(name=name, **extra)
 
     def role_list(self) -> tuple[str, ...]:

@@ -93,6 +93,10 @@ def parse_content_file(
     header, body = split
     try:
         data: Any = yaml.safe_load(header) or {}
+    except ValueError as exc:
+        # PyYAML builds dates itself and raises ValueError for an impossible one (2026-02-30).
+        problems.append(Problem(source, f"front matter holds an impossible date: {exc}"))
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # +2: the opening --- is line 1 and YAML counts from zero.

@@ -103,6 +103,8 @@ def runtime(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
     try:
         yield rt
     finally:
+        # Some tests downgrade the schema; put it back for the tests that follow.
+        schema.upgrade(rt.engine)
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         with rt.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

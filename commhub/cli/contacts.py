@@ -64,11 +64,15 @@ def export_command(app: AppContext, file: str) -> None:
         if file == "-":
             count = write_contacts_csv(sys.stdout, export_contacts(session))
         else:
+            # Written beside the target and renamed, so a failed export leaves no half file.
+            target = Path(file)
+            partial = target.with_name(f".{target.name}.partial")
             with (
-                open(file, "w", encoding="utf-8", newline="") as stream,
+                partial.open("w", encoding="utf-8", newline="") as stream,
                 progress_bar(total, "Exporting contacts") as advance,
             ):
                 count = write_contacts_csv(stream, _counted(export_contacts(session), advance))
+            partial.replace(target)
     click.echo(f"exported {count} contacts", err=True)
 
 

@@ -142,3 +142,36 @@ def test_export_round_trips_into_a_fresh_database(runtime: Runtime, tmp_path) ->
             session.delete(partner)
     run_import(runtime, exported)
     assert export_text(runtime) == exported
+
+
+def test_consent_changes_record_their_source(runtime: Runtime) -> None:
+    with session_scope(runtime.sessions) as session:
+        session.add(
+            Contact(
+                email="form@example.com",
+                consent_at=NOW,
+                consent_source="web-form",
+                consent_wording="v3",
+            )
+        )
+    run_import(runtime, f"{HEADER},consent\nform@example.com,A,B,Acme,sales,,no\n")
+    withdrawn = contacts(runtime)["form@example.com"]
+    assert (withdrawn.consent_at, withdrawn.consent_source, withdrawn.consent_wording) == (
+        None,
+        "import",
+        None,
+    )
+    run_import(runtime, f"{HEADER},consent\nform@example.com,A,B,Acme,sales,,yes\n")
+    regiven = contacts(runtime)["form@example.com"]
+    assert (regiven.consent_at, regiven.consent_source) == (NOW, "import")
+
+
+def test_a_file_that_is_not_utf8_is_refused_cleanly(runtime: Runtime) -> None:
+    raw = f"{HEADER}\ncafé@example.com,Zoë,B,Acme,sales,\n".encode("cp1252")
+    stream = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="")
+    with (
+        pytest.raises(ContactImportError, match="not UTF-8 text"),
+        session_scope(runtime.sessions) as session,
+    ):
+        import_contacts_file(session, stream, "in.csv", NOW)
+    assert contacts(runtime) == {}

@@ -94,3 +94,19 @@ def test_every_field_names_its_variable() -> None:
     names = environment_variables()
     assert len(names) == len(Settings.__dataclass_fields__)
     assert all(n.startswith("COMMHUB_") or n == "SENDGRID_API_KEY" for n in names)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("postgresql://u:secretpw@host:notaport/db", "not a database URL"),
+        ("sqlite:////no/such/dir/x.db", "no such directory for SQLite: /no/such/dir"),
+    ],
+)
+def test_database_url_problems_are_one_line_without_passwords(
+    tmp_path: Path, value: str, expected: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"COMMHUB_DATA_DIR": str(tmp_path), "COMMHUB_DATABASE_URL": value})
+    assert expected in str(raised.value)
+    assert "secretpw" not in str(raised.value)

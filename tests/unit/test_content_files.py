@@ -130,3 +130,13 @@ def test_missing_front_matter(tmp_path: Path) -> None:
     write(tmp_path, "plain.md", "# Just markdown\n")
     _, problems = parse_library(tmp_path, AUDIENCES)
     assert [p.message for p in problems] == ["no front matter: the file must start with a --- line"]
+
+
+def test_an_impossible_date_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    bad = write(
+        tmp_path, "x.md", "---\ntitle: T\naudiences: [sales]\npublish_at: 2026-02-30\n---\n"
+    )
+    _, problems = parse_library(tmp_path, AUDIENCES)
+    (problem,) = problems
+    assert problem.source == str(bad)
+    assert "impossible date" in problem.message

@@ -108,6 +108,11 @@ def sync_audiences(session: Session, definitions: list[AudienceDefinition]) -> l
     return changed
 
 
+def list_audiences(session: Session) -> list[Audience]:
+    """Every audience in the database, by slug."""
+    return list(session.scalars(select(Audience).order_by(Audience.slug)))
+
+
 def audience_slugs(session: Session) -> dict[str, int]:
     """Every known audience slug, mapped to its id."""
     rows = session.execute(select(Audience.slug, Audience.id))

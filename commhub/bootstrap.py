@@ -8,7 +8,7 @@ from pathlib import Path
 from commhub import schema
 from commhub.audiences import load_audiences, sync_audiences
 from commhub.db import session_scope
-from commhub.errors import CommhubError
+from commhub.errors import DatabaseNotReady
 from commhub.resources import audiences_dir
 from commhub.wiring import Runtime
 
@@ -19,10 +19,6 @@ class InitReport:
     revision_before: str | None
     revision_after: str
     audiences_changed: list[str]
-
-
-class DatabaseNotReady(CommhubError):  # noqa: N818
-    """The database schema is missing or older than this code."""
 
 
 def initialise(runtime: Runtime, audiences: Path | None = None) -> InitReport:

@@ -70,14 +70,8 @@ def _ensure_partners(
 ) -> dict[str, int]:
     wanted: dict[str, PartnerFields] = {}
     for fields in partners:
-        known = wanted.setdefault(name_key(fields.name), fields)
-        # A later row may carry the type, tier or region an earlier row left empty.
-        wanted[name_key(fields.name)] = PartnerFields(
-            name=known.name,
-            type=known.type or fields.type,
-            tier=known.tier or fields.tier,
-            region=known.region or fields.region,
-        )
+        key = name_key(fields.name)
+        wanted[key] = wanted[key].filled_from(fields) if key in wanted else fields
     existing: dict[str, Partner] = {}
     keys = list(wanted)
     for start in range(0, len(keys), 1000):

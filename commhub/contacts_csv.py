@@ -52,6 +52,15 @@ class PartnerFields:
     tier: str | None = None
     region: str | None = None
 
+    def filled_from(self, other: PartnerFields) -> PartnerFields:
+        """These fields, with the ones left empty here taken from other (a later row)."""
+        return PartnerFields(
+            name=self.name,
+            type=self.type or other.type,
+            tier=self.tier or other.tier,
+            region=self.region or other.region,
+        )
+
 
 @dataclass(frozen=True)
 class ContactRow:
@@ -184,9 +193,8 @@ def _partner_agrees(
                 )
             )
             agrees = False
-        elif mine and not theirs:
-            partners[key] = (first_line, PartnerFields(**{**known.__dict__, attribute: mine}))
-            known = partners[key][1]
+    if agrees:
+        partners[key] = (first_line, known.filled_from(row.partner))
     return agrees
 
 

@@ -6,6 +6,7 @@
     │   ├── AudienceError      audiences/*.yml
     │   ├── ContentError       content/**/*.md
     │   └── ContactImportError contacts CSV
+    ├── DatabaseNotReady       the schema is missing or older than the code: run commhub init
     ├── NotFound               a named object does not exist
     └── Conflict               the object exists already, or the change would break a rule
 
@@ -71,6 +72,10 @@ class ContentError(InvalidInput):
 
 class ContactImportError(InvalidInput):
     """Rows of a contacts file are broken."""
+
+
+class DatabaseNotReady(CommhubError):  # noqa: N818
+    """The database schema is missing or older than this code."""
 
 
 class NotFound(CommhubError):  # noqa: N818

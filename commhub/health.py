@@ -20,16 +20,6 @@ class DatabaseHealth:
     latency_ms: float | None
     detail: str | None = None
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "status": self.status,
-            "backend": self.backend,
-            "revision": self.revision,
-            "expected_revision": self.expected_revision,
-            "latency_ms": self.latency_ms,
-            "detail": self.detail,
-        }
-
 
 def check_database(engine: Engine) -> DatabaseHealth:
     """Reach the database and compare its schema revision with this code's."""

@@ -9,7 +9,6 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from commhub.audiences import audience_slugs
 from commhub.content_files import ContentDraft, find_content_files, parse_library
 from commhub.errors import ContentError, Problem
 from commhub.models import Audience, ContentItem, ContentSource, KeyMessage
@@ -134,8 +133,3 @@ def list_content(session: Session) -> list[ContentItem]:
             .order_by(ContentItem.publish_at.desc().nulls_first(), ContentItem.slug)
         )
     )
-
-
-def known_audience_slugs(session: Session) -> list[str]:
-    """The audience slugs content may be tagged with."""
-    return sorted(audience_slugs(session))

@@ -192,10 +192,6 @@ class Contact(Base):
         self.email_key = email_key(value)
         return value
 
-    @property
-    def has_consent(self) -> bool:
-        return self.consent_at is not None
-
 
 class KeyMessage(Base):
     """A sentence the programme wants remembered; items that carry it count as exposures."""

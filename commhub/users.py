@@ -23,10 +23,7 @@ def create_user(session: Session, email: str, role: UserRole, password: str) -> 
     except EmailNotValidError as exc:
         problems.append(Problem("user", f'"{email}" is not a valid address: {exc}', "email"))
         normalized = email
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(
-            Problem("user", f"must be at least {MIN_PASSWORD_LENGTH} characters", "password")
-        )
+    problems += _password_problems(password)
     if problems:
         raise InvalidInput(problems)
     if find_user(session, normalized) is not None:
@@ -60,8 +57,13 @@ def hash_password(password: str) -> str:
 
 def set_password(user: User, password: str) -> None:
     """Replace a user's password."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            [Problem("user", f"must be at least {MIN_PASSWORD_LENGTH} characters", "password")]
-        )
+    problems = _password_problems(password)
+    if problems:
+        raise InvalidInput(problems)
     user.password_hash = hash_password(password)
+
+
+def _password_problems(password: str) -> list[Problem]:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return [Problem("user", f"must be at least {MIN_PASSWORD_LENGTH} characters", "password")]
+    return []

@@ -7,12 +7,11 @@ import json
 import click
 from waitress import serve as waitress_serve
 
-from commhub.audiences import load_audiences
+from commhub.audiences import list_audiences, load_audiences
 from commhub.bootstrap import initialise, require_current_schema
 from commhub.cli.context import AppContext, pass_app
 from commhub.db import utcnow
 from commhub.demo import ensure_demo_admin, load_demo_data
-from commhub.models import Audience
 from commhub.resources import audiences_dir
 
 
@@ -68,14 +67,12 @@ def audiences() -> None:
 @audiences.command("list")
 @click.option("--format", "output", type=click.Choice(["table", "json"]), default="table")
 @pass_app
-def list_audiences(app: AppContext, output: str) -> None:
+def list_command(app: AppContext, output: str) -> None:
     """List the audiences in the database."""
-    from sqlalchemy import select
-
     with app.session() as session:
         rows = [
             {"slug": a.slug, "name": a.name, "description": a.description, "keywords": a.keywords}
-            for a in session.scalars(select(Audience).order_by(Audience.slug))
+            for a in list_audiences(session)
         ]
     if output == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -85,7 +82,7 @@ def list_audiences(app: AppContext, output: str) -> None:
 
 
 @audiences.command("check")
-def check_audiences() -> None:
+def check_command() -> None:
     """Validate the audience files without touching the database."""
     definitions = load_audiences(audiences_dir())
     click.echo(f"{len(definitions)} audiences OK: {', '.join(d.slug for d in definitions)}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
@@ -15,7 +17,7 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/healthz")
 def healthz() -> ResponseReturnValue:
     database = check_database(runtime().engine)
-    body = {"status": database.status, "version": __version__, "database": database.as_dict()}
+    body = {"status": database.status, "version": __version__, "database": asdict(database)}
     response = jsonify(body)
     response.status_code = 200 if database.status == "ok" else 503
     response.headers["Cache-Control"] = "no-store"

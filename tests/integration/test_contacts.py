@@ -175,3 +175,13 @@ def test_a_file_that_is_not_utf8_is_refused_cleanly(runtime: Runtime) -> None:
     ):
         import_contacts_file(session, stream, "in.csv", NOW)
     assert contacts(runtime) == {}
+
+
+def test_partners_match_by_name_ignoring_case_and_spacing(runtime: Runtime) -> None:
+    run_import(runtime, f"{HEADER},partner_tier\na@example.com,A,B,Acme  Cloud,sales,,Gold\n")
+    result = run_import(runtime, f"{HEADER},partner_tier\nb@example.com,A,B,ACME cloud,sales,,\n")
+    assert result.report.partners_created == []
+    with session_scope(runtime.sessions) as session:
+        (partner,) = session.scalars(select(Partner))
+        assert (partner.name, partner.tier) == ("Acme Cloud", "gold")
+        assert len(partner.contacts) == 2

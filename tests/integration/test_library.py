@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from commhub.db import session_scope
 from commhub.errors import ContentError
 from commhub.library import import_library, list_content
-from commhub.models import ContentItem, ContentKind, KeyMessage
+from commhub.models import ContentItem, ContentKind, ContentSource, KeyMessage
 from commhub.resources import content_dir
 from commhub.wiring import Runtime
 
@@ -98,3 +98,19 @@ def test_an_empty_directory_is_refused(runtime: Runtime, tmp_path: Path) -> None
         pytest.raises(ContentError, match="no content files"),
     ):
         import_library(session, tmp_path)
+
+
+def test_a_slug_owned_by_another_source_is_refused(runtime: Runtime, library: Path) -> None:
+    with session_scope(runtime.sessions) as session:
+        session.add(
+            ContentItem(
+                slug="api/v2-retirement", title="Written in the UI", kind=ContentKind.ARTICLE,
+                source=ContentSource.UI,
+            )
+        )  # fmt: skip
+    with session_scope(runtime.sessions) as session, pytest.raises(ContentError) as raised:
+        import_library(session, library)
+    assert 'slug "api/v2-retirement" belongs to an item from ui; rename one' in str(raised.value)
+    with session_scope(runtime.sessions) as session:
+        (item,) = list_content(session)
+    assert item.title == "Written in the UI"

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from commhub import schema
 from commhub.web import create_app
-from commhub.wiring import Runtime
+from commhub.wiring import Runtime, build_runtime
+from tests.conftest import make_settings
 
 
 def test_healthz_reports_the_database(runtime: Runtime) -> None:
@@ -38,3 +42,23 @@ def test_unknown_paths_render_the_error_page(runtime: Runtime) -> None:
     api = client.get("/api/nope")
     assert api.status_code == 404
     assert api.headers["Content-Type"] == "application/problem+json"
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    # Port 1 on loopback: nothing listens, so the connection is refused at once.
+    unreachable = build_runtime(
+        make_settings(tmp_path, "postgresql+psycopg://postgres@127.0.0.1:1/commhub")
+    )
+    response = create_app(runtime=unreachable).test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "error"
+    assert body["database"]["detail"]
+    unreachable.close()
+
+
+def test_an_https_base_url_marks_cookies_secure(tmp_path: Path) -> None:
+    plain = make_settings(tmp_path)
+    assert not create_app(plain).config["SESSION_COOKIE_SECURE"]
+    secure = replace(plain, base_url="https://partners.example.com")
+    assert create_app(secure).config["SESSION_COOKIE_SECURE"]

@@ -5,9 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# Demo identity for `make run`; a real deployment sets its own in the environment.
-DEMO_ENV := COMMHUB_ORG_NAME="$${COMMHUB_ORG_NAME:-Northwind Cloud Partner Programme}" \
-	COMMHUB_POSTAL_ADDRESS="$${COMMHUB_POSTAL_ADDRESS:-Northwind Cloud Ltd, 1 Harbour Street, Bristol BS1 4QA, United Kingdom}"
+# The demo's sender identity (organisation name, postal address) for `make run`.
+DEMO_ENV := set -a && . ./demo.env && set +a &&
 
 .PHONY: install run test lint typecheck unit bench clean
 
@@ -20,9 +19,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(BIN)/commhub init
-	$(BIN)/commhub content import
+	$(DEMO_ENV) $(BIN)/commhub init
+	$(DEMO_ENV) $(BIN)/commhub content import
 	$(DEMO_ENV) $(BIN)/commhub demo-data
+	$(DEMO_ENV) $(BIN)/commhub series apply series.yml
 	$(DEMO_ENV) $(BIN)/commhub serve
 
 lint: install
@@ -39,6 +39,7 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/contacts_import.py
+	$(BIN)/python benchmarks/send.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

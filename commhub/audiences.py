@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,22 @@ def _parse(path: Path, slug: str, problems: list[Problem]) -> AudienceDefinition
         description=" ".join(str(data["description"]).split()),
         keywords=tuple(k.strip() for k in keywords),
     )
+
+
+def read_audience_list(
+    value: object, known: Collection[str], shape: str = "must be a list of audience slugs"
+) -> tuple[tuple[str, ...], list[str]]:
+    """Audience slugs from a file's value (one slug, or a list), and what is wrong with it."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return (), [shape]
+    slugs = [v.strip().lower() for v in value]
+    names = ", ".join(sorted(known))
+    problems = [
+        f'unknown audience "{slug}" (known: {names})' for slug in slugs if slug not in known
+    ]
+    return tuple(sorted(set(slugs))), problems
 
 
 def sync_audiences(session: Session, definitions: list[AudienceDefinition]) -> list[str]:

@@ -7,15 +7,29 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from commhub.addresses import InvalidAddress, normalise_address
 from commhub.errors import SettingsError
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
+# The delivery back ends COMMHUB_DELIVERY may name; wiring.build_delivery_backend builds them.
+DELIVERY_BACKENDS = ("outbox", "smtp")
+
+
+@dataclass(frozen=True)
+class SmtpUrl:
+    """Where and how to reach an SMTP relay, parsed from COMMHUB_SMTP_URL."""
+
+    host: str
+    port: int
+    tls: bool  # TLS from the first byte (smtps://); otherwise STARTTLS when offered
+    username: str | None = field(default=None)
+    password: str | None = field(default=None, repr=False)
 
 
 def _env(name: str) -> dict[str, str]:
@@ -35,6 +49,12 @@ class Settings:
     postal_address: str = field(default="", metadata=_env("COMMHUB_POSTAL_ADDRESS"))
     sendgrid_api_key: str | None = field(
         default=None, repr=False, metadata=_env("SENDGRID_API_KEY")
+    )
+    delivery: str = field(default="outbox", metadata=_env("COMMHUB_DELIVERY"))
+    # May carry a password, so it is never shown.
+    smtp_url: str | None = field(default=None, repr=False, metadata=_env("COMMHUB_SMTP_URL"))
+    unsubscribe_mailto: str | None = field(
+        default=None, metadata=_env("COMMHUB_UNSUBSCRIBE_MAILTO")
     )
 
     @property
@@ -60,7 +80,71 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         org_name=env.get("COMMHUB_ORG_NAME", "").strip() or Settings.org_name,
         postal_address=env.get("COMMHUB_POSTAL_ADDRESS", "").strip(),
         sendgrid_api_key=env.get("SENDGRID_API_KEY", "").strip() or None,
+        delivery=_delivery(env),
+        smtp_url=_smtp_url(env),
+        unsubscribe_mailto=_mailto(env.get("COMMHUB_UNSUBSCRIBE_MAILTO", "").strip()),
     )
+
+
+def _delivery(env: Mapping[str, str]) -> str:
+    delivery = env.get("COMMHUB_DELIVERY", "").strip().lower() or Settings.delivery
+    if delivery not in DELIVERY_BACKENDS:
+        raise SettingsError(
+            "COMMHUB_DELIVERY", f'"{delivery}" is not one of: {", ".join(DELIVERY_BACKENDS)}'
+        )
+    return delivery
+
+
+def _smtp_url(env: Mapping[str, str]) -> str | None:
+    smtp_url = env.get("COMMHUB_SMTP_URL", "").strip() or None
+    if smtp_url is not None:
+        check_smtp_url(smtp_url)
+    elif _delivery(env) == "smtp":
+        raise SettingsError("COMMHUB_SMTP_URL", "required when COMMHUB_DELIVERY=smtp")
+    return smtp_url
+
+
+def check_smtp_url(raw: str) -> SmtpUrl:
+    """Parse smtp://[user:password@]host[:port] or smtps://...; the error never shows a password."""
+    parts = urlsplit(raw)
+    # Everything before the last "@" may be a password, even where urlsplit disagrees.
+    shown = f"{parts.scheme}://…@{raw.rsplit('@', 1)[1]}" if "@" in raw else raw
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise SettingsError(
+            "COMMHUB_SMTP_URL", f"not smtp://HOST:PORT or smtps://HOST:PORT: {shown}"
+        )
+    if not _port_ok(parts):
+        raise SettingsError("COMMHUB_SMTP_URL", f"the port is not a number: {shown}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise SettingsError(
+            "COMMHUB_SMTP_URL", f"must be only scheme, credentials, host and port: {shown}"
+        )
+    tls = parts.scheme == "smtps"
+    return SmtpUrl(
+        host=parts.hostname,
+        port=parts.port or (465 if tls else 25),
+        tls=tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def _port_ok(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 - parsing the port raises for "host:notaport"
+    except ValueError:
+        return False
+    return True
+
+
+def _mailto(raw: str) -> str | None:
+    if not raw:
+        return None
+    address = raw.removeprefix("mailto:")
+    try:
+        return normalise_address(address)
+    except InvalidAddress as exc:
+        raise SettingsError("COMMHUB_UNSUBSCRIBE_MAILTO", f"not an email address: {exc}") from None
 
 
 def _data_dir(raw: str) -> Path:

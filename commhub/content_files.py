@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from commhub.audiences import read_audience_list
 from commhub.errors import Problem
 from commhub.markdown import render_markdown
 from commhub.models import ContentKind, ContentStatus
@@ -202,17 +203,10 @@ class _FieldReader:
         if value in (None, "", []):
             self.problem("audiences", "required: a list of audience slugs")
             return ()
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.problem("audiences", "must be a list of audience slugs")
-            return ()
-        slugs = [v.strip().lower() for v in value]
-        for slug in slugs:
-            if slug not in self.known_audiences:
-                known = ", ".join(sorted(self.known_audiences))
-                self.problem("audiences", f'unknown audience "{slug}" (known: {known})')
-        return tuple(sorted(set(slugs)))
+        slugs, problems = read_audience_list(value, self.known_audiences)
+        for message in problems:
+            self.problem("audiences", message)
+        return slugs
 
     def choice(self, field: str, kind: type[_Choice], default: _Choice) -> _Choice:
         value = self.data.get(field)
@@ -227,7 +221,11 @@ class _FieldReader:
 
     def url(self, field: str) -> str | None:
         value = self.text(field, limit=2000)
-        if value is not None and not re.match(r"^https?://[^\s/$.?#][^\s]*$", value, re.I):
+        # No quotes, angle brackets or backslashes: a URL lands in HTML attributes unescaped
+        # by some email tooling, and no real URL needs them unencoded.
+        if value is not None and not re.match(
+            r"^https?://[^\s/$.?#\"'<>\\][^\s\"'<>\\]*$", value, re.I
+        ):
             self.problem(field, f'not an http(s) URL: "{value}"')
         return value
 

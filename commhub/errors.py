@@ -5,10 +5,14 @@
     ├── InvalidInput           one or more Problems in a file or a value a person gave
     │   ├── AudienceError      audiences/*.yml
     │   ├── ContentError       content/**/*.md
-    │   └── ContactImportError contacts CSV
+    │   ├── ContactImportError contacts CSV
+    │   ├── SeriesError        a series file (series.yml)
+    │   └── TemplateError      a message template, or a compiled message missing its footer
     ├── DatabaseNotReady       the schema is missing or older than the code: run commhub init
+    ├── DeliveryError          a delivery back end cannot send at all (credentials, refusal)
     ├── NotFound               a named object does not exist
     └── Conflict               the object exists already, or the change would break a rule
+        └── EditionUnderWay    an edition of the series is held, paused or sending
 
 Every error prints as a line a person can act on; InvalidInput prints one line per Problem,
 in the form ``path:line:field: message`` (parts that do not apply are left out).
@@ -74,6 +78,18 @@ class ContactImportError(InvalidInput):
     """Rows of a contacts file are broken."""
 
 
+class SeriesError(InvalidInput):
+    """A series definition is broken."""
+
+
+class TemplateError(InvalidInput):
+    """A message template does not render, or renders a message that may not be sent."""
+
+
+class DeliveryError(CommhubError):
+    """A delivery back end cannot send anything until a person acts."""
+
+
 class DatabaseNotReady(CommhubError):  # noqa: N818
     """The database schema is missing or older than this code."""
 
@@ -84,3 +100,7 @@ class NotFound(CommhubError):  # noqa: N818
 
 class Conflict(CommhubError):  # noqa: N818
     """The object exists already, or the change would break a rule."""
+
+
+class EditionUnderWay(Conflict):
+    """A series already has an edition held, paused or sending: a person has to act."""

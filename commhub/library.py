@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from commhub.changes import ChangeReport
 from commhub.content_files import ContentDraft, find_content_files, parse_library
 from commhub.errors import ContentError, Problem
 from commhub.models import Audience, ContentItem, ContentSource, KeyMessage
-
-
-@dataclass
-class ImportReport:
-    """What an import did, by slug."""
-
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return (
-            f"{len(self.created)} created, {len(self.updated)} updated, "
-            f"{len(self.unchanged)} unchanged"
-        )
 
 
 def count_content_files(root: Path) -> int:
@@ -36,7 +21,7 @@ def count_content_files(root: Path) -> int:
 
 def import_library(
     session: Session, root: Path, progress: Callable[[int], None] | None = None
-) -> ImportReport:
+) -> ChangeReport:
     """Create or update a content item for every file under root.
 
     All or nothing: if any file has a problem, ContentError lists every problem and the
@@ -68,7 +53,7 @@ def import_library(
         raise ContentError(problems)
 
     key_messages = _key_messages(session, {d.key_message for d in drafts if d.key_message})
-    report = ImportReport()
+    report = ChangeReport()
     for draft in drafts:
         item = existing.get(draft.slug)
         digest = draft.digest()

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     Enum,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -79,6 +81,8 @@ class EditionState(enum.StrEnum):
     SENT = "sent"
     MISSED = "missed"
     CANCELLED = "cancelled"
+    # Nothing new for any role set: no email went out, and the edition says why.
+    EMPTY = "empty"
 
 
 class MessageStatus(enum.StrEnum):
@@ -87,6 +91,20 @@ class MessageStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    # Never handed to a backend: the contact may not be sent to (skip_reason says why).
+    SKIPPED = "skipped"
+
+
+class SkipReason(enum.StrEnum):
+    """Why a contact of an edition's audience gets no message."""
+
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    NO_CONSENT = "no_consent"
+    OPTED_OUT = "opted_out"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"  # the edition was cancelled before this message went out
 
 
 class UserRole(enum.StrEnum):
@@ -287,11 +305,24 @@ class User(Base):
         return value
 
 
+ACTIVE_EDITION_STATES = "state IN ('sending', 'paused', 'held')"
+
+
 class Edition(Base):
     """One dated run of a series."""
 
     __tablename__ = "editions"
-    __table_args__ = (UniqueConstraint("series_id", "planned_at"),)
+    __table_args__ = (
+        UniqueConstraint("series_id", "planned_at"),
+        # At most one edition of a series under way: two at once would carry the same items.
+        Index(
+            "uq_editions_series_id_active",
+            "series_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_EDITION_STATES),
+            postgresql_where=text(ACTIVE_EDITION_STATES),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
@@ -303,6 +334,14 @@ class Edition(Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Set when content is picked and messages are queued; the edition is frozen from then on.
+    prepared_at: Mapped[datetime | None]
+    recipient_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Why the edition is held, paused or empty, in words for the person who has to act.
+    state_reason: Mapped[str | None] = mapped_column(String(500))
+    # The process sending the edition, and until when its claim holds without a heartbeat.
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
     # Why role sets got nothing, and other facts a person reading the edition wants to see.
     notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -331,7 +370,10 @@ class Message(Base):
     status: Mapped[MessageStatus] = mapped_column(
         _enum(MessageStatus), default=MessageStatus.QUEUED
     )
+    skip_reason: Mapped[SkipReason | None] = mapped_column(_enum(SkipReason))
     attempts: Mapped[int] = mapped_column(default=0)
+    # A transient failure waits until then before the next attempt.
+    next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -373,5 +415,59 @@ class Alert(Base):
     kind: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(300))
     message: Mapped[str] = mapped_column(Text)
+    edition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), index=True
+    )
     raised_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class EditionItem(Base):
+    """An item an edition carried to an audience: the record that stops repeats."""
+
+    __tablename__ = "edition_items"
+    __table_args__ = (Index("ix_edition_items_audience_item", "audience_id", "content_item_id"),)
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    audience_id: Mapped[int] = mapped_column(
+        ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_item_id: Mapped[int] = mapped_column(
+        ForeignKey("content_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int]
+
+
+class EditionLink(Base):
+    """A link of an edition: the click endpoint redirects only to the URL stored here."""
+
+    __tablename__ = "edition_links"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    link_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    content_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("content_items.id", ondelete="SET NULL")
+    )
+    # None for an item without a page: it still has a link id for its relevance votes.
+    url: Mapped[str | None] = mapped_column(String(2000))
+
+
+class EditionRender(Base):
+    """An edition compiled for one role set: subject, HTML and text with placeholders."""
+
+    __tablename__ = "edition_renders"
+    __table_args__ = (UniqueConstraint("edition_id", "role_set"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    role_set: Mapped[str] = mapped_column(String(400))
+    subject: Mapped[str] = mapped_column(String(1000))
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    # The edition's links this role set's message carries: the only ones its tokens may use.
+    link_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

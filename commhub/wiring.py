@@ -8,8 +8,17 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from commhub.config import Settings
+from commhub.clock import Clock, SystemClock
+from commhub.config import Settings, check_smtp_url
 from commhub.db import make_engine, make_session_factory
+from commhub.delivery import DeliveryBackend
+from commhub.delivery.outbox import OutboxBackend
+from commhub.delivery.smtp import SmtpBackend
+from commhub.render import Renderer
+from commhub.resources import templates_dir
+from commhub.tokens import Tokens, message_tokens
+
+OUTBOX_DIR = "outbox"
 
 
 @dataclass(frozen=True)
@@ -19,12 +28,33 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    tokens: Tokens
+    clock: Clock
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     """Connect the parts settings describe (no connection is opened until first use)."""
     engine = make_engine(settings.database_url, pool_pre_ping=True)
-    return Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine))
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        tokens=message_tokens(settings.secret_keys),
+        clock=clock or SystemClock(),
+    )
+
+
+def build_delivery_backend(settings: Settings) -> DeliveryBackend:
+    """The back end COMMHUB_DELIVERY names."""
+    if settings.delivery == "smtp":
+        assert settings.smtp_url is not None  # load_settings requires it for smtp
+        return SmtpBackend(check_smtp_url(settings.smtp_url))
+    return OutboxBackend(settings.data_dir / OUTBOX_DIR)
+
+
+def build_renderer() -> Renderer:
+    """The renderer for the project's message templates."""
+    return Renderer(templates_dir())

@@ -23,6 +23,8 @@ from commhub.config import Settings, normalise_database_url
 from commhub.db import Base, session_scope
 from commhub.resources import audiences_dir
 from commhub.wiring import Runtime, build_runtime
+from tests.builders import FixedClock, World, default_renderer
+from tests.smtp_sink import SmtpSink
 
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 POSTGRES_ENV = "COMMHUB_TEST_DATABASE_URL"
@@ -115,3 +117,17 @@ def runtime(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Ite
 def settings(tmp_path: Path) -> Settings:
     """Settings for a SQLite database in a temporary data dir (not migrated)."""
     return make_settings(tmp_path)
+
+
+@pytest.fixture
+def world(runtime: Runtime) -> World:
+    """The runtime's database, with helpers to fill it and send editions."""
+    return World(runtime, default_renderer(), FixedClock())
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server on a free loopback port."""
+    sink = SmtpSink.start()
+    yield sink
+    sink.stop()

@@ -11,7 +11,7 @@ from typing import IO, Any
 import click
 
 from commhub import __version__
-from commhub.cli import contacts, content, system, users
+from commhub.cli import alerts, contacts, content, editions, series, system, users
 from commhub.cli.context import AppContext
 from commhub.errors import CommhubError, SettingsError
 
@@ -59,6 +59,9 @@ for command in (
     content.content,
     contacts.contacts,
     users.users,
+    series.series,
+    editions.editions,
+    alerts.alerts,
 ):
     cli.add_command(command)
 

@@ -12,13 +12,17 @@ from sqlalchemy.orm import Session
 from commhub.bootstrap import require_current_schema
 from commhub.config import Settings, load_settings
 from commhub.db import session_scope
-from commhub.wiring import Runtime, build_runtime
+from commhub.delivery import DeliveryBackend
+from commhub.render import Renderer
+from commhub.wiring import Runtime, build_delivery_backend, build_renderer, build_runtime
 
 
 class AppContext(AbstractContextManager["AppContext"]):
     def __init__(self) -> None:
         self._settings: Settings | None = None
         self._runtime: Runtime | None = None
+        self._backend: DeliveryBackend | None = None
+        self._renderer: Renderer | None = None
 
     @property
     def settings(self) -> Settings:
@@ -31,6 +35,19 @@ class AppContext(AbstractContextManager["AppContext"]):
         if self._runtime is None:
             self._runtime = build_runtime(self.settings)
         return self._runtime
+
+    @property
+    def backend(self) -> DeliveryBackend:
+        """The delivery back end COMMHUB_DELIVERY names, closed when the command ends."""
+        if self._backend is None:
+            self._backend = build_delivery_backend(self.settings)
+        return self._backend
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            self._renderer = build_renderer()
+        return self._renderer
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -45,6 +62,8 @@ class AppContext(AbstractContextManager["AppContext"]):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if self._backend is not None:
+            self._backend.close()
         if self._runtime is not None:
             self._runtime.close()
 

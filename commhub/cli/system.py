@@ -56,7 +56,9 @@ def demo_data(app: AppContext) -> None:
         report = load_demo_data(session, utcnow())
         email, password = ensure_demo_admin(session, app.settings.data_dir)
     click.echo(f"demo contacts: {report.summary()}")
-    click.echo(f"sign in at {app.settings.base_url}/ as {email} with password {password}")
+    click.echo(
+        f"demo admin (for the staff sign-in that comes with the web UI): {email} / {password}"
+    )
 
 
 @click.group()

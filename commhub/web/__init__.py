@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from commhub.config import Settings, load_settings
-from commhub.web import errors, health, home
+from commhub.web import errors, health, home, subscription, tracking, web_version
 from commhub.web.runtime import init_runtime
 from commhub.wiring import Runtime, build_runtime
 
@@ -27,4 +27,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     errors.init_app(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(home.blueprint)
+    # Public, token-authorised endpoints behind the links in messages.
+    app.register_blueprint(tracking.blueprint)
+    app.register_blueprint(subscription.blueprint)
+    app.register_blueprint(web_version.blueprint)
     return app

@@ -9,10 +9,15 @@ import pytest
 
 PACKAGE = Path(__file__).parents[2] / "commhub"
 DOMAIN_MODULES = [
-    "addresses", "audiences", "bootstrap", "config", "contacts", "contacts_csv",
-    "content_files", "db", "demo", "errors", "health", "library", "markdown", "models",
-    "overview", "resources", "schema", "spreadsheet_cells", "users", "wiring",
+    "addresses", "alerts", "audiences", "bootstrap", "changes", "clock", "config", "contacts",
+    "contacts_csv", "content_files", "db", "demo", "editions", "errors", "health", "leases",
+    "library", "links", "markdown", "message_store", "mime", "mjml_compiler", "models",
+    "overview", "placeholders", "previews", "recipients", "render", "resources", "schema",
+    "selection", "sending", "series", "spreadsheet_cells", "subscriptions", "tokens", "users",
+    "wiring",
 ]  # fmt: skip
+# Only the composition root picks a concrete delivery back end.
+BACKEND_MODULES = ("commhub.delivery.smtp", "commhub.delivery.outbox")
 FORBIDDEN = (
     "flask",
     "werkzeug",
@@ -45,3 +50,14 @@ def test_domain_modules_import_no_framework(module: str) -> None:
 def test_every_top_level_module_is_classified() -> None:
     modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
     assert modules == set(DOMAIN_MODULES)
+
+
+@pytest.mark.parametrize("module", sorted(set(DOMAIN_MODULES) - {"wiring"}))
+def test_only_wiring_knows_the_concrete_back_ends(module: str) -> None:
+    assert not imported_modules(PACKAGE / f"{module}.py") & set(BACKEND_MODULES)
+
+
+def test_the_delivery_seam_itself_speaks_no_protocol() -> None:
+    for name in ("__init__", "outbox"):
+        imports = imported_modules(PACKAGE / "delivery" / f"{name}.py")
+        assert not {i for i in imports if i.split(".")[0] in FORBIDDEN}

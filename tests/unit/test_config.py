@@ -110,3 +110,53 @@ def test_database_url_problems_are_one_line_without_passwords(
         load_settings({"COMMHUB_DATA_DIR": str(tmp_path), "COMMHUB_DATABASE_URL": value})
     assert expected in str(raised.value)
     assert "secretpw" not in str(raised.value)
+
+
+def test_delivery_defaults_to_the_outbox(tmp_path: Path) -> None:
+    settings = load_settings({"COMMHUB_DATA_DIR": str(tmp_path)})
+    assert (settings.delivery, settings.smtp_url, settings.unsubscribe_mailto) == (
+        "outbox", None, None,
+    )  # fmt: skip
+
+
+def test_smtp_delivery_needs_a_url_and_never_shows_its_password(tmp_path: Path) -> None:
+    base = {"COMMHUB_DATA_DIR": str(tmp_path), "COMMHUB_DELIVERY": "smtp"}
+    with pytest.raises(SettingsError, match="COMMHUB_SMTP_URL: required when"):
+        load_settings(base)
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**base, "COMMHUB_SMTP_URL": "http://user:s3cret@mail.example:587"})
+    assert "s3cret" not in str(caught.value)
+    assert "not smtp://HOST:PORT" in str(caught.value)
+    with pytest.raises(SettingsError, match="port is not a number"):
+        load_settings({**base, "COMMHUB_SMTP_URL": "smtp://user:s3cret@mail.example:x"})
+    # An unencoded "/" in a password must not leak its start as a "port".
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**base, "COMMHUB_SMTP_URL": "smtp://mailer:2024/xK9@relay.example:587"})
+    assert "2024" not in str(caught.value)
+    assert "xK9" not in str(caught.value)
+    settings = load_settings({**base, "COMMHUB_SMTP_URL": "smtp://user:p%40ss@mail.example:587"})
+    assert "p%40ss" not in repr(settings)
+
+
+def test_smtp_urls_parse_with_sensible_ports() -> None:
+    from commhub.config import check_smtp_url
+
+    plain = check_smtp_url("smtp://relay.example")
+    assert (plain.host, plain.port, plain.tls, plain.username) == ("relay.example", 25, False, None)
+    tls = check_smtp_url("smtps://me%40x.example:p%40ss@relay.example")
+    assert (tls.port, tls.tls, tls.username, tls.password) == (465, True, "me@x.example", "p@ss")
+    assert "p@ss" not in repr(tls)
+
+
+def test_unknown_delivery_and_bad_mailto_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match='COMMHUB_DELIVERY: "pigeon" is not one of'):
+        load_settings({"COMMHUB_DATA_DIR": str(tmp_path), "COMMHUB_DELIVERY": "pigeon"})
+    with pytest.raises(SettingsError, match="COMMHUB_UNSUBSCRIBE_MAILTO: not an email"):
+        load_settings({"COMMHUB_DATA_DIR": str(tmp_path), "COMMHUB_UNSUBSCRIBE_MAILTO": "nope"})
+    settings = load_settings(
+        {
+            "COMMHUB_DATA_DIR": str(tmp_path),
+            "COMMHUB_UNSUBSCRIBE_MAILTO": "mailto:Leave@Vendor.example",
+        }
+    )
+    assert settings.unsubscribe_mailto == "Leave@vendor.example"

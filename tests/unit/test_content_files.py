@@ -107,6 +107,8 @@ def test_yaml_errors_give_the_line(tmp_path: Path) -> None:
             "must be after publish_at",
         ),
         ("url: ftp://x.example/a", "url", "not an http(s) URL"),
+        ("""url: 'https://x.example/a"onmouseover=x'""", "url", "not an http(s) URL"),
+        ("thumbnail: https://x.example/<b>", "thumbnail", "not an http(s) URL"),
         ("slug: Has Spaces", "slug", "is not a slug"),
         ("priority: high", "priority", "is not a whole number"),
     ],

@@ -1,0 +1,336 @@
+"""Sending an edition to generated contacts: SMTP to a local sink, and the outbox.
+
+Baseline, measured in the same run against the same sink: a bare smtplib loop over one
+connection, sending the bytes of a real message of this edition once per contact (no
+database, no personalisation). commhub: `EditionSender` as `commhub editions send` runs it
+(claims, personalisation, MIME, the back end, recording), after the edition is prepared.
+Each case runs in a child process of its own, so that its peak memory is its own.
+
+    .venv/bin/python benchmarks/send.py [--contacts 10000 100000] [--repeat 3]
+        [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+Prints, per size, the median of --repeat runs: messages per second over the send, the
+time to prepare the edition, peak memory (RSS), and the ratio to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import smtplib
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, text
+
+from commhub.audiences import load_audiences, sync_audiences
+from commhub.clock import SystemClock
+from commhub.config import Settings, check_smtp_url
+from commhub.db import session_scope
+from commhub.delivery import DeliveryBackend
+from commhub.delivery.outbox import OutboxBackend
+from commhub.delivery.smtp import SmtpBackend
+from commhub.editions import prepare_edition, start_edition
+from commhub.models import (
+    Audience,
+    Channel,
+    Contact,
+    ContentItem,
+    ContentKind,
+    ContentSource,
+    Partner,
+    Series,
+    contact_roles,
+)
+from commhub.resources import audiences_dir
+from commhub.schema import upgrade
+from commhub.sending import EditionSender
+from commhub.wiring import build_renderer, build_runtime
+
+HERE = Path(__file__).parent
+ROLE_MIXES = [
+    ["sales"], ["technical"], ["marketing"], ["development"], ["executive"],
+    ["sales", "executive"], ["technical", "development"], ["sales", "marketing"],
+]  # fmt: skip
+NOW = datetime.now(UTC)
+
+
+def settings_for(url: str, data_dir: Path) -> Settings:
+    return Settings(
+        data_dir=data_dir, database_url=url, secret_keys=("bench-" + "k" * 40,),
+        org_name="Northwind Cloud Partner Programme",
+        postal_address="Northwind Cloud Ltd, 1 Harbour Street, Bristol BS1 4QA",
+    )  # fmt: skip
+
+
+def build_database(url: str, data_dir: Path, contacts: int) -> None:
+    """Schema, audiences, one newsletter series, a dozen items and `contacts` contacts."""
+    runtime = build_runtime(settings_for(url, data_dir))
+    upgrade(runtime.engine)
+    with session_scope(runtime.sessions) as session:
+        sync_audiences(session, load_audiences(audiences_dir()))
+    with session_scope(runtime.sessions) as session:
+        audiences = {a.slug: a for a in session.scalars(select(Audience))}
+        session.add(
+            Series(
+                slug="bench",
+                name="Partner Newsletter",
+                channel=Channel.NEWSLETTER,
+                all_audiences=True,
+                cadence="monthly",
+                timezone="Europe/London",
+                subject="{{ series.name }}: news for {{ contact.first_name }}",
+                from_address="Partner Team <partners@northwind.example>",
+                max_items=3,
+                partner_filter={},
+            )
+        )
+        for n in range(12):
+            slugs = list(audiences)[n % 5 : n % 5 + 1 + n % 2]
+            session.add(
+                ContentItem(
+                    slug=f"item-{n}",
+                    title=f"Partner update number {n}: what changes",
+                    summary="A realistic two-sentence summary of the item. " * 2,
+                    kind=ContentKind.VIDEO if n % 4 == 0 else ContentKind.ARTICLE,
+                    url=f"https://partners.northwind.example/news/{n}",
+                    video_url=f"https://video.northwind.example/{n}",
+                    thumbnail_url=f"https://cdn.northwind.example/{n}.jpg",
+                    source=ContentSource.UI,
+                    publish_at=NOW - timedelta(days=n + 1),
+                    audiences=[audiences[s] for s in slugs],
+                )
+            )
+        partners = [Partner(name=f"Partner {p}", tier="gold", tags=[]) for p in range(200)]
+        session.add_all(partners)
+        session.flush()
+        role_ids = {slug: a.id for slug, a in audiences.items()}
+        for start in range(0, contacts, 5000):
+            batch = range(start, min(start + 5000, contacts))
+            session.execute(
+                insert(Contact.__table__),  # type: ignore[arg-type]
+                [
+                    {
+                        "email": f"person{i}@partner{i % 200}.example",
+                        "email_key": f"person{i}@partner{i % 200}.example",
+                        "first_name": f"First{i}",
+                        "last_name": f"Last{i}",
+                        "partner_id": partners[i % 200].id,
+                        "status": "active",
+                        "consent_at": NOW,
+                        "opted_out_channels": [],
+                        "created_at": NOW,
+                        "updated_at": NOW,
+                    }
+                    for i in batch
+                ],
+            )
+            ids = session.scalars(
+                select(Contact.id).where(Contact.id > start).order_by(Contact.id).limit(len(batch))
+            ).all()
+            session.execute(
+                insert(contact_roles),
+                [
+                    {"contact_id": cid, "audience_id": role_ids[slug]}
+                    for n, cid in enumerate(ids)
+                    for slug in ROLE_MIXES[(start + n) % len(ROLE_MIXES)]
+                ],
+            )
+    runtime.close()
+
+
+def run_commhub(url: str, data_dir: Path, backend_name: str, port: int) -> dict[str, Any]:
+    """Child process: prepare the edition, then send it; time both."""
+    settings = settings_for(url, data_dir)
+    runtime = build_runtime(settings)
+    started = time.perf_counter()
+    with session_scope(runtime.sessions) as session:
+        series = session.scalar(select(Series))
+        assert series is not None
+        edition = start_edition(session, series, datetime.now(UTC))
+        prepare_edition(session, edition, datetime.now(UTC), build_renderer(), settings)
+        edition_id, recipients = edition.id, edition.recipient_count
+    prepared = time.perf_counter()
+    backend: DeliveryBackend
+    if backend_name == "smtp":
+        backend = SmtpBackend(check_smtp_url(f"smtp://127.0.0.1:{port}"))
+    else:
+        backend = OutboxBackend(data_dir / "outbox")
+    report = EditionSender(runtime.sessions, backend, settings, SystemClock()).send(edition_id)
+    finished = time.perf_counter()
+    backend.close()
+    runtime.close()
+    assert report.counts.get("sent") == recipients, report.counts  # type: ignore[call-overload]
+    return {
+        "messages": recipients,
+        "prepare_s": prepared - started,
+        "send_s": finished - prepared,
+        "peak_mb": peak_memory_mb(),
+    }
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory. Not getrusage: on Linux its ru_maxrss carries
+    over the forking parent's size across exec, while VmHWM starts afresh."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_baseline(message: Path, count: int, port: int) -> dict[str, Any]:
+    """Child process: the same bytes, count times, through one smtplib connection."""
+    data = message.read_bytes()
+    client = smtplib.SMTP("127.0.0.1", port)
+    started = time.perf_counter()
+    for i in range(count):
+        client.sendmail("partners@northwind.example", [f"person{i}@partner.example"], data)
+    elapsed = time.perf_counter() - started
+    client.quit()
+    return {
+        "messages": count,
+        "send_s": elapsed,
+        "peak_mb": peak_memory_mb(),
+    }
+
+
+def child(*args: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Databases:
+    """A built database per size: copied per run (SQLite), or emptied of editions (PostgreSQL)."""
+
+    def __init__(self, admin_url: str | None, workdir: Path) -> None:
+        self.admin_url = admin_url
+        self.workdir = workdir
+
+    def template(self, contacts: int) -> str:
+        if self.admin_url is None:
+            path = self.workdir / f"template-{contacts}.db"
+            build_database(f"sqlite:///{path}", self.workdir, contacts)
+            return str(path)
+        name = f"commhub_bench_send_{contacts}"
+        admin = build_runtime(settings_for(self.admin_url, self.workdir)).engine
+        with admin.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+        build_database(url, self.workdir, contacts)
+        return url
+
+    def fresh(self, template: str, run_dir: Path) -> str:
+        if self.admin_url is None:
+            shutil.copy(template, run_dir / "commhub.db")
+            return f"sqlite:///{run_dir / 'commhub.db'}"
+        runtime = build_runtime(settings_for(template, run_dir))
+        with runtime.engine.begin() as connection:
+            connection.execute(text("DELETE FROM editions"))
+        runtime.close()
+        return template
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        kind, *rest = sys.argv[2:]
+        if kind == "baseline":
+            result = run_baseline(Path(rest[0]), int(rest[1]), int(rest[2]))
+        else:
+            result = run_commhub(rest[0], Path(rest[1]), kind, int(rest[2]))
+        print(json.dumps(result))
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--contacts", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--database-url", help="PostgreSQL server (default: SQLite)")
+    args = parser.parse_args()
+
+    port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, str(HERE / "fast_smtp_sink.py"), str(port)], stdout=subprocess.PIPE
+    )
+    assert sink.stdout is not None
+    sink.stdout.readline()
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = Path(tmp)
+            databases = Databases(args.database_url, workdir)
+            for contacts in args.contacts:
+                template = databases.template(contacts)
+                results: dict[str, list[dict[str, Any]]] = {
+                    "baseline": [],
+                    "smtp": [],
+                    "outbox": [],
+                }
+                for run in range(args.repeat):
+                    run_dir = workdir / f"run-{contacts}-{run}"
+                    run_dir.mkdir()
+                    url = databases.fresh(template, run_dir)
+                    results["outbox"].append(child("outbox", url, str(run_dir), str(port)))
+                    sample = max(
+                        (run_dir / "outbox").rglob("*.eml"), key=lambda p: p.stat().st_size
+                    )
+                    size = sample.stat().st_size
+                    messages = results["outbox"][-1]["messages"]
+                    kept = workdir / f"sample-{contacts}.eml"
+                    shutil.copy(sample, kept)
+                    results["baseline"].append(
+                        child("baseline", str(kept), str(messages), str(port))
+                    )
+                    url = databases.fresh(template, run_dir)
+                    results["smtp"].append(child("smtp", url, str(run_dir), str(port)))
+                    shutil.rmtree(run_dir / "outbox")
+                    print(
+                        f"{contacts:,} contacts: run {run + 1}/{args.repeat} done", file=sys.stderr
+                    )
+                rows.append((contacts, results, size))
+    finally:
+        sink.kill()
+        sink.wait()
+    backend = "postgresql" if args.database_url else "sqlite"
+    print(f"send, {backend}, median of {args.repeat} runs; 2 cores, the sink in its own process")
+    print(f"{'':<34}{'messages':>10}{'msg/s':>9}{'x base':>8}{'prepare s':>11}{'peak MB':>9}")
+    for _contacts, results, size in rows:
+        base_rate = statistics.median(r["messages"] / r["send_s"] for r in results["baseline"])
+        for key, label in (
+            ("baseline", f"baseline: smtplib loop ({size // 1024} KB)"),
+            ("smtp", "commhub via SMTP"),
+            ("outbox", "commhub via the outbox"),
+        ):
+            runs = results[key]
+            rate = statistics.median(r["messages"] / r["send_s"] for r in runs)
+            prepare = statistics.median(r.get("prepare_s", 0.0) for r in runs)
+            peak = statistics.median(r["peak_mb"] for r in runs)
+            print(
+                f"{label:<34}{runs[0]['messages']:>10,}{rate:>9,.0f}{rate / base_rate:>8.2f}"
+                f"{prepare:>11.1f}{peak:>9.0f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,434 @@
+"""An edition's life: start it, prepare it (content, links, messages, renders), approve,
+release, and the questions people ask of it.
+
+    planned -> (prepare) -> sending -> sent
+                         -> held (awaiting approval) -> (approve) -> sending
+                         -> empty (nothing new for anyone)
+    sending -> paused (failures, an unusable back end) -> (release) -> sending
+
+Preparing happens in one transaction: an edition either has its content, links, renders and
+every message queued, or none of them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from commhub.alerts import APPROVAL_ALERT, DOUBT_ALERT, PAUSE_ALERT, raise_alert, resolve_alerts
+from commhub.config import Settings
+from commhub.errors import Conflict, EditionUnderWay, NotFound
+from commhub.message_store import (
+    QueuedMessage,
+    counts_by_role_set,
+    messages_in,
+    queue_messages,
+    requeue,
+    skip_queued,
+    skip_reasons,
+    status_counts,
+)
+from commhub.models import (
+    Alert,
+    Edition,
+    EditionLink,
+    EditionRender,
+    EditionState,
+    MessageStatus,
+    Series,
+    SkipReason,
+    User,
+)
+from commhub.placeholders import html_placeholder, raw_placeholder
+from commhub.recipients import audience_members
+from commhub.render import CLIPPED_HTML_BYTES, EditionFacts, Renderer, Sender, TrackedLinks
+from commhub.selection import (
+    ContentPlan,
+    Section,
+    carried_content,
+    pick_content,
+    record_picks,
+    series_audiences,
+)
+
+AWAITING_APPROVAL = "awaiting approval"
+RECENT = timedelta(hours=12)
+# An edition in one of these states is under way: no second edition of the series starts.
+ACTIVE_STATES = (EditionState.SENDING, EditionState.PAUSED, EditionState.HELD)
+
+
+@dataclass
+class Preparation:
+    """What preparing an edition found and queued."""
+
+    edition: Edition
+    plan: ContentPlan
+    counts: Counter[MessageStatus] = field(default_factory=Counter)
+    role_sets: Counter[str] = field(default_factory=Counter)
+    nothing_new: Counter[str] = field(default_factory=Counter)
+    # Role sets whose HTML is long enough for Gmail to clip it (bytes).
+    too_long: dict[str, int] = field(default_factory=dict)
+
+
+def start_edition(session: Session, series: Series, now: datetime) -> Edition:
+    """Claim the series' next planned edition for sending now, or create one for now.
+
+    Refuses while another edition of the series is under way: two at once would carry the
+    same new items.
+    """
+    # Serialise edition starts per series (PostgreSQL takes a row lock; SQLite has one writer).
+    session.execute(select(Series.id).where(Series.id == series.id).with_for_update())
+    active = session.scalar(
+        select(Edition)
+        .where(Edition.series_id == series.id, Edition.state.in_(ACTIVE_STATES))
+        .order_by(Edition.id)
+        .limit(1)
+    )
+    if active is not None:
+        raise EditionUnderWay(
+            f"edition {active.id} of {series.slug} is {active.state.value}: {next_step(active)}"
+        )
+    edition = session.scalar(
+        select(Edition)
+        .where(Edition.series_id == series.id, Edition.state == EditionState.PLANNED)
+        .order_by(Edition.planned_at)
+        .limit(1)
+    )
+    if edition is None:
+        edition = Edition(series=series, planned_at=now, state=EditionState.PLANNED)
+        session.add(edition)
+        session.flush()
+    try:
+        claimed = session.execute(
+            update(Edition)
+            .where(Edition.id == edition.id, Edition.state == EditionState.PLANNED)
+            .values(state=EditionState.SENDING, started_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+    except IntegrityError:
+        # Another process started an edition of this series between our check and here.
+        raise Conflict(f"another edition of {series.slug} was started just now") from None
+    if getattr(claimed, "rowcount", 0) != 1:
+        raise Conflict(f"edition {edition.id} was claimed by another process")
+    session.refresh(edition)
+    return edition
+
+
+def prepare_edition(
+    session: Session, edition: Edition, now: datetime, renderer: Renderer, settings: Settings
+) -> Preparation:
+    """Pick the content, queue one message per contact and compile each role set once.
+
+    An edition prepared already (approved ahead of its date) is left as it is.
+    """
+    series = edition.series
+    if edition.prepared_at is not None:
+        return Preparation(
+            edition, carried_content(session, edition), status_counts(session, edition.id),
+            Counter(edition.notes.get("role_sets", {})),
+            Counter(edition.notes.get("nothing_new", {})),
+        )  # fmt: skip
+    plan = pick_content(session, series, now, edition.id)
+    preparation = Preparation(edition, plan)
+    sections_of: dict[tuple[str, ...], list[Section]] = {}
+
+    def messages() -> Iterator[QueuedMessage]:
+        members = audience_members(
+            session, series_audiences(session, series), series.partner_filter,
+            series.channel, now.date(),
+        )  # fmt: skip
+        for member in members:
+            sections = sections_of.get(member.role_set)
+            if sections is None:
+                sections = sections_of[member.role_set] = plan.sections(member.role_set)
+            key = ",".join(member.role_set)
+            if not sections:
+                preparation.nothing_new[key] += 1
+                continue
+            preparation.role_sets[key] += 1
+            yield QueuedMessage(member.contact_id, key, member.skip_reason)
+
+    preparation.counts = queue_messages(session, edition.id, series.channel, messages(), now)
+    edition.prepared_at = now
+    edition.recipient_count = sum(preparation.counts.values())
+    edition.notes = _notes(preparation)
+    if not preparation.role_sets:
+        edition.state = EditionState.EMPTY
+        edition.finished_at = now
+        edition.state_reason = (
+            "nothing new for anyone" if preparation.nothing_new else "no contacts in its audiences"
+        )
+        return preparation
+
+    covered = {slug for key in preparation.role_sets for slug in key.split(",")}
+    carried = ContentPlan(plan.audiences, {s: i for s, i in plan.picks.items() if s in covered})
+    record_picks(session, edition, carried)
+    link_ids = _store_links(session, edition, carried)
+    facts = edition_facts(edition)
+    sender = Sender(settings.org_name, settings.postal_address)
+    html_links = TrackedLinks(settings.base_url, html_placeholder("token"))
+    text_links = TrackedLinks(settings.base_url, raw_placeholder("token"))
+    template = series.template or series.channel.value
+    for key in preparation.role_sets:
+        sections = sections_of[tuple(key.split(","))]
+        compiled = renderer.compile(
+            template, facts, sections, sender, link_ids, html_links, text_links
+        )
+        size = len(compiled.html.source().encode("utf-8"))
+        if size > CLIPPED_HTML_BYTES:
+            preparation.too_long[key] = size
+        session.add(
+            EditionRender(
+                edition_id=edition.id,
+                role_set=key,
+                link_ids=sorted(link_ids[item.id] for s in sections for item in s.items),
+                subject=compiled.subject.source(),
+                html=compiled.html.source(),
+                text=compiled.text.source(),
+                created_at=now,
+            )
+        )
+    if preparation.too_long:
+        edition.notes = {**edition.notes, "too_long": preparation.too_long}
+    if series.requires_approval and edition.approved_at is None:
+        edition.state = EditionState.HELD
+        edition.state_reason = AWAITING_APPROVAL
+        raise_alert(
+            session, APPROVAL_ALERT, f"{series.name}: edition {edition.id} needs approval",
+            f"Preview it with `commhub editions preview {series.slug}`, then "
+            f"`commhub editions approve {edition.id}`.", now, edition.id,
+        )  # fmt: skip
+    session.flush()
+    return preparation
+
+
+def edition_facts(edition: Edition) -> EditionFacts:
+    """What a template may know of an edition."""
+    series = edition.series
+    return EditionFacts(
+        series_name=series.name,
+        series_slug=series.slug,
+        subject_template=series.subject,
+        planned_at=edition.planned_at,
+        timezone=series.timezone,
+        edition_id=edition.id,
+    )
+
+
+def _store_links(session: Session, edition: Edition, plan: ContentPlan) -> dict[int, int]:
+    """Give every item of the edition a link id, the same for every contact."""
+    link_ids: dict[int, int] = {}
+    for link_id, item in enumerate(plan.items(), start=1):
+        session.add(
+            EditionLink(
+                edition_id=edition.id, link_id=link_id, content_item_id=item.id, url=item.url
+            )
+        )
+        link_ids[item.id] = link_id
+    session.flush()
+    return link_ids
+
+
+def _notes(preparation: Preparation) -> dict[str, Any]:
+    return {
+        "role_sets": dict(sorted(preparation.role_sets.items())),
+        "nothing_new": dict(sorted(preparation.nothing_new.items())),
+        "items": {slug: [i.slug for i in items] for slug, items in preparation.plan.picks.items()},
+    }
+
+
+def recent_edition(
+    session: Session, series: Series, now: datetime, within: timedelta = RECENT
+) -> Edition | None:
+    """The series' edition that went out within `within` of now, if any: sending another
+    at once would mail everyone twice in a short while."""
+    return session.scalar(
+        select(Edition)
+        .where(
+            Edition.series_id == series.id,
+            Edition.state == EditionState.SENT,
+            Edition.finished_at > now - within,
+        )
+        .order_by(Edition.finished_at.desc())
+        .limit(1)
+    )
+
+
+def cancel_edition(session: Session, edition_id: int, now: datetime) -> int:
+    """Cancel an edition that has not finished; its unsent messages are skipped, its items
+    are free for the next edition. A send under way stops after the batch in flight."""
+    edition = get_edition(session, edition_id)
+    if edition.state not in (*ACTIVE_STATES, EditionState.PLANNED):
+        raise Conflict(f"edition {edition_id} is {edition.state.value}: it cannot be cancelled")
+    edition.state = EditionState.CANCELLED
+    edition.state_reason = "cancelled"
+    edition.finished_at = now
+    skipped = skip_queued(session, edition_id, SkipReason.CANCELLED, now)
+    resolve_alerts(session, edition_id, now, (APPROVAL_ALERT, PAUSE_ALERT))
+    return skipped
+
+
+def get_edition(session: Session, edition_id: int) -> Edition:
+    edition = session.get(Edition, edition_id)
+    if edition is None:
+        raise NotFound(f"no edition {edition_id}: `commhub editions list` shows them")
+    return edition
+
+
+def next_step(edition: Edition) -> str:
+    """What a person should do next with an edition, as a command."""
+    match edition.state:
+        case EditionState.HELD if edition.state_reason == AWAITING_APPROVAL:
+            return f"approve it with `commhub editions approve {edition.id}`"
+        case EditionState.HELD | EditionState.PAUSED:
+            return f"{edition.state_reason}; go on with `commhub editions release {edition.id}`"
+        case EditionState.SENDING:
+            return f"finish it with `commhub editions resume {edition.id}`"
+        case _:
+            return "nothing to do"
+
+
+def approve_edition(
+    session: Session, edition_id: int, now: datetime, approver: User | None = None
+) -> Edition:
+    """Approve a held edition; a due one is then ready to send."""
+    edition = get_edition(session, edition_id)
+    if edition.approved_at is not None:
+        raise Conflict(
+            f"edition {edition_id} was approved at {edition.approved_at:%Y-%m-%d %H:%M} UTC"
+        )
+    if edition.state is not EditionState.HELD or edition.state_reason != AWAITING_APPROVAL:
+        raise Conflict(f"edition {edition_id} is {edition.state.value}, not awaiting approval")
+    edition.approved_at = now
+    edition.approved_by_id = approver.id if approver else None
+    edition.state = EditionState.SENDING if edition.planned_at <= now else EditionState.PLANNED
+    edition.state_reason = None
+    resolve_alerts(session, edition_id, now, (APPROVAL_ALERT,))
+    return edition
+
+
+def release_edition(session: Session, edition_id: int, now: datetime) -> Edition:
+    """Let a paused or held edition go on sending."""
+    edition = get_edition(session, edition_id)
+    if edition.state is EditionState.HELD and edition.state_reason == AWAITING_APPROVAL:
+        raise Conflict(f"edition {edition_id} needs approval first: {next_step(edition)}")
+    if edition.state not in (EditionState.HELD, EditionState.PAUSED):
+        raise Conflict(f"edition {edition_id} is {edition.state.value}: nothing to release")
+    edition.state = EditionState.SENDING
+    edition.state_reason = None
+    resolve_alerts(session, edition_id, now, (PAUSE_ALERT,))
+    return edition
+
+
+def prepare_resend_unknown(session: Session, edition_id: int, now: datetime) -> int:
+    """Queue an edition's in-doubt messages again (the operator accepts possible duplicates)."""
+    edition = get_edition(session, edition_id)
+    if edition.state not in (EditionState.SENDING, EditionState.SENT):
+        raise Conflict(f"edition {edition_id} is {edition.state.value}: {next_step(edition)}")
+    count = requeue(session, edition_id, MessageStatus.UNKNOWN, now)
+    if count == 0:
+        raise Conflict(f"edition {edition_id} has no messages in doubt")
+    edition.state = EditionState.SENDING
+    edition.finished_at = None
+    resolve_alerts(session, edition_id, now, (DOUBT_ALERT,))
+    return count
+
+
+@dataclass(frozen=True)
+class EditionSummary:
+    id: int
+    series: str
+    planned_at: datetime
+    state: EditionState
+    state_reason: str | None
+    recipients: int
+    counts: Counter[MessageStatus]
+
+
+def list_editions(session: Session, limit: int = 50) -> list[EditionSummary]:
+    """The newest editions with their message counts."""
+    editions = session.execute(
+        select(Edition, Series.slug)
+        .join(Series, Series.id == Edition.series_id)
+        .order_by(Edition.planned_at.desc(), Edition.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        EditionSummary(
+            edition.id,
+            slug,
+            edition.planned_at,
+            edition.state,
+            edition.state_reason,
+            edition.recipient_count,
+            status_counts(session, edition.id),
+        )
+        for edition, slug in editions
+    ]
+
+
+@dataclass(frozen=True)
+class EditionDetail:
+    summary: EditionSummary
+    by_role_set: dict[str, Counter[MessageStatus]]
+    skip_reasons: Counter[str]
+    notes: dict[str, Any]
+    alerts: list[Alert]
+    unknown: list[tuple[int, str, str | None]]
+    failed: list[tuple[int, str, str | None]]
+    renders: int
+    approved_at: datetime | None
+    approved_by: str | None
+
+
+def edition_detail(session: Session, edition_id: int) -> EditionDetail:
+    """Everything `editions show` tells about one edition."""
+    edition = get_edition(session, edition_id)
+    return EditionDetail(
+        summary=EditionSummary(
+            edition.id,
+            edition.series.slug,
+            edition.planned_at,
+            edition.state,
+            edition.state_reason,
+            edition.recipient_count,
+            status_counts(session, edition.id),
+        ),
+        by_role_set=counts_by_role_set(session, edition_id),
+        skip_reasons=skip_reasons(session, edition_id),
+        notes=edition.notes,
+        alerts=list(
+            session.scalars(
+                select(Alert).where(Alert.edition_id == edition_id).order_by(Alert.raised_at)
+            )
+        ),
+        unknown=messages_in(session, edition_id, MessageStatus.UNKNOWN),
+        failed=messages_in(session, edition_id, MessageStatus.FAILED),
+        approved_at=edition.approved_at,
+        approved_by=_user_email(session, edition.approved_by_id) or "the command line",
+        renders=session.scalar(select(func.count()).where(EditionRender.edition_id == edition_id))
+        or 0,
+    )
+
+
+def _user_email(session: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    return user.email if user else None
+
+
+def editions_to_resume(session: Session) -> list[int]:
+    """Editions left `sending` (their sender stopped): resume sends them."""
+    return list(
+        session.scalars(
+            select(Edition.id).where(Edition.state == EditionState.SENDING).order_by(Edition.id)
+        )
+    )

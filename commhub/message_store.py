@@ -1,0 +1,296 @@
+"""The SQL behind an edition's messages: queue them, claim a batch, record what happened.
+
+State only moves forward: queued -> sending -> sent | failed | unknown, and queued ->
+skipped. The one step back, sending -> queued, is taken only when the back end says the
+message was certainly not accepted (a retry or a deferral). Every transition is a
+conditional UPDATE on the state it leaves, so a late or duplicate writer changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from commhub.models import (
+    Channel,
+    Contact,
+    Message,
+    MessageStatus,
+    Partner,
+    SkipReason,
+)
+from commhub.recipients import skip_reason
+
+MESSAGES = cast(Table, Message.__table__)
+INSERT_CHUNK = 2000
+FINAL_STATES = (
+    MessageStatus.SENT,
+    MessageStatus.FAILED,
+    MessageStatus.UNKNOWN,
+    MessageStatus.SKIPPED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    contact_id: int
+    role_set: str
+    skip_reason: SkipReason | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """A message this process now holds in `sending`, with what personalising it needs."""
+
+    message_id: int
+    role_set: str
+    attempts: int
+    email: str
+    first_name: str
+    last_name: str
+    partner: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """What to write for one message after its back end answered."""
+
+    message_id: int
+    status: MessageStatus
+    attempts: int
+    detail: str | None = None
+    next_attempt_at: datetime | None = None
+    provider_message_id: str | None = None
+
+
+def queue_messages(
+    session: Session,
+    edition_id: int,
+    channel: Channel,
+    messages: Iterable[QueuedMessage],
+    now: datetime,
+) -> Counter[MessageStatus]:
+    """Insert one message per contact, in chunks; the unique key forbids a second."""
+    counts: Counter[MessageStatus] = Counter()
+    chunk: list[dict[str, Any]] = []
+    for message in messages:
+        status = MessageStatus.SKIPPED if message.skip_reason else MessageStatus.QUEUED
+        counts[status] += 1
+        chunk.append(
+            {
+                "edition_id": edition_id,
+                "contact_id": message.contact_id,
+                "channel": channel,
+                "role_set": message.role_set,
+                "status": status,
+                "skip_reason": message.skip_reason,
+                "attempts": 0,
+                "queued_at": now,
+                "updated_at": now,
+            }
+        )
+        if len(chunk) >= INSERT_CHUNK:
+            session.execute(insert(MESSAGES), chunk)
+            chunk = []
+    if chunk:
+        session.execute(insert(MESSAGES), chunk)
+    return counts
+
+
+def claim_batch(
+    session: Session, edition_id: int, channel: Channel, now: datetime, limit: int
+) -> tuple[list[ClaimedMessage], int]:
+    """Move up to limit due, queued messages to `sending`, in id order.
+
+    Contacts who may no longer be sent to (they unsubscribed since the edition was queued)
+    are skipped instead. Returns the claimed messages and how many were skipped.
+    """
+    rows = session.execute(
+        select(
+            Message.id,
+            Message.role_set,
+            Message.attempts,
+            Contact.email,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.status,
+            Contact.consent_at,
+            Contact.opted_out_channels,
+            Contact.paused_until,
+            Partner.name.label("partner"),
+        )
+        .join(Contact, Contact.id == Message.contact_id)
+        .outerjoin(Partner, Partner.id == Contact.partner_id)
+        .where(
+            Message.edition_id == edition_id,
+            Message.status == MessageStatus.QUEUED,
+            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    ).all()
+    today = now.date()
+    skipped = _skip_suppressed(session, rows, channel, today, now)
+    candidates = {row.id: row for row in rows if row.id not in skipped}
+    if not candidates:
+        return [], len(skipped)
+    claimed = session.scalars(
+        update(MESSAGES)
+        .where(MESSAGES.c.id.in_(list(candidates)), MESSAGES.c.status == MessageStatus.QUEUED)
+        .values(status=MessageStatus.SENDING, updated_at=now)
+        .returning(MESSAGES.c.id)
+    ).all()
+    return [
+        ClaimedMessage(
+            message_id=row.id,
+            role_set=row.role_set,
+            attempts=row.attempts,
+            email=row.email,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            partner=row.partner or "",
+        )
+        for row in (candidates[message_id] for message_id in sorted(claimed))
+    ], len(skipped)
+
+
+def _skip_suppressed(
+    session: Session, rows: Sequence[Any], channel: Channel, today: date, now: datetime
+) -> set[int]:
+    updates = []
+    for row in rows:
+        reason = skip_reason(
+            row.status, row.consent_at is not None, row.opted_out_channels, row.paused_until,
+            channel, today,
+        )  # fmt: skip
+        if reason is not None:
+            updates.append({"mid": row.id, "reason": reason})
+    if updates:
+        session.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id == bindparam("mid"), MESSAGES.c.status == MessageStatus.QUEUED)
+            .values(status=MessageStatus.SKIPPED, skip_reason=bindparam("reason"), updated_at=now),
+            updates,
+        )
+    return {u["mid"] for u in updates}
+
+
+def record_updates(session: Session, updates: Sequence[StatusUpdate], now: datetime) -> None:
+    """Write the outcome of a batch; each row only if it is still `sending`."""
+    if not updates:
+        return
+    session.execute(
+        update(MESSAGES)
+        .where(MESSAGES.c.id == bindparam("mid"), MESSAGES.c.status == MessageStatus.SENDING)
+        .values(
+            status=bindparam("new_status"),
+            attempts=bindparam("new_attempts"),
+            last_error=bindparam("detail"),
+            next_attempt_at=bindparam("next_at"),
+            provider_message_id=bindparam("provider_id"),
+            sent_at=bindparam("sent_at"),
+            updated_at=now,
+        ),
+        [
+            {
+                "mid": u.message_id,
+                "new_status": u.status,
+                "new_attempts": u.attempts,
+                "detail": u.detail,
+                "next_at": u.next_attempt_at,
+                "provider_id": u.provider_message_id,
+                "sent_at": now if u.status is MessageStatus.SENT else None,
+            }
+            for u in updates
+        ],
+    )
+
+
+def mark_in_doubt(session: Session, edition_id: int, now: datetime, why: str) -> int:
+    """Every message still `sending` becomes `unknown`: its sender stopped mid-batch."""
+    result = session.execute(
+        update(MESSAGES)
+        .where(MESSAGES.c.edition_id == edition_id, MESSAGES.c.status == MessageStatus.SENDING)
+        .values(status=MessageStatus.UNKNOWN, last_error=why, updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def requeue(session: Session, edition_id: int, from_status: MessageStatus, now: datetime) -> int:
+    """Put messages of one state back in the queue (an operator's explicit decision)."""
+    result = session.execute(
+        update(MESSAGES)
+        .where(MESSAGES.c.edition_id == edition_id, MESSAGES.c.status == from_status)
+        .values(status=MessageStatus.QUEUED, next_attempt_at=None, updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def skip_queued(session: Session, edition_id: int, reason: SkipReason, now: datetime) -> int:
+    """Skip every message of the edition still waiting in the queue."""
+    result = session.execute(
+        update(MESSAGES)
+        .where(MESSAGES.c.edition_id == edition_id, MESSAGES.c.status == MessageStatus.QUEUED)
+        .values(status=MessageStatus.SKIPPED, skip_reason=reason, updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def status_counts(session: Session, edition_id: int) -> Counter[MessageStatus]:
+    """How many of the edition's messages are in each state."""
+    rows = session.execute(
+        select(Message.status, func.count())
+        .where(Message.edition_id == edition_id)
+        .group_by(Message.status)
+    )
+    return Counter({MessageStatus(status): count for status, count in rows})
+
+
+def counts_by_role_set(session: Session, edition_id: int) -> dict[str, Counter[MessageStatus]]:
+    """The edition's message states, per role set."""
+    found: dict[str, Counter[MessageStatus]] = {}
+    for role_set, status, count in session.execute(
+        select(Message.role_set, Message.status, func.count())
+        .where(Message.edition_id == edition_id)
+        .group_by(Message.role_set, Message.status)
+    ):
+        found.setdefault(role_set, Counter())[MessageStatus(status)] = count
+    return found
+
+
+def skip_reasons(session: Session, edition_id: int) -> Counter[str]:
+    """Why the edition's skipped contacts were skipped."""
+    rows = session.execute(
+        select(Message.skip_reason, func.count())
+        .where(Message.edition_id == edition_id, Message.status == MessageStatus.SKIPPED)
+        .group_by(Message.skip_reason)
+    )
+    return Counter({str(reason): count for reason, count in rows})
+
+
+def earliest_retry(session: Session, edition_id: int) -> datetime | None:
+    """When the next waiting message of the edition is due, if any is waiting."""
+    return session.scalar(
+        select(func.min(Message.next_attempt_at)).where(
+            Message.edition_id == edition_id, Message.status == MessageStatus.QUEUED
+        )
+    )
+
+
+def messages_in(
+    session: Session, edition_id: int, status: MessageStatus
+) -> list[tuple[int, str, str | None]]:
+    """(message id, contact email, last error) of the edition's messages in one state."""
+    rows = session.execute(
+        select(Message.id, Contact.email, Message.last_error)
+        .join(Contact, Contact.id == Message.contact_id)
+        .where(Message.edition_id == edition_id, Message.status == status)
+        .order_by(Message.id)
+    )
+    return [(row.id, row.email, row.last_error) for row in rows]

@@ -1,0 +1,114 @@
+"""Per-contact placeholders: written once into a compiled edition, filled per contact.
+
+An edition is compiled (Jinja2, then MJML) once per role set; what differs per contact is a
+handful of values, left in the compiled text as placeholders that pass through Jinja2 and
+MJML untouched. Each value has two forms with two different tags, because an HTML body
+needs the value escaped and a text body or a subject needs it raw (SendGrid substitutes a
+tag alike in all three parts, so one tag cannot serve both):
+
+    %%first_name%%        HTML-escaped, for the HTML part
+    %%first_name.raw%%    as it is, for the text part and the subject
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import escape
+
+FIELDS = ("first_name", "last_name", "greeting_name", "email", "partner", "token")
+RAW_SUFFIX = ".raw"
+# Each part recognises only its own form: a raw tag that reached an HTML part (say, in an
+# item's title) stays inert text instead of putting an unescaped name into the page.
+_HTML_TAG = re.compile(r"%%(?:" + "|".join(FIELDS) + r")%%")
+_RAW_TAG = re.compile(r"%%(?:" + "|".join(FIELDS) + r")\.raw%%")
+
+
+def html_placeholder(field: str) -> str:
+    """The tag for field's HTML-escaped value."""
+    _check(field)
+    return f"%%{field}%%"
+
+
+def raw_placeholder(field: str) -> str:
+    """The tag for field's value as it is."""
+    _check(field)
+    return f"%%{field}{RAW_SUFFIX}%%"
+
+
+def html_placeholders() -> dict[str, str]:
+    """Every field mapped to its HTML tag: the `contact` of an HTML template."""
+    return {field: html_placeholder(field) for field in FIELDS}
+
+
+def raw_placeholders() -> dict[str, str]:
+    """Every field mapped to its raw tag: the `contact` of a text template or subject."""
+    return {field: raw_placeholder(field) for field in FIELDS}
+
+
+def _check(field: str) -> None:
+    if field not in FIELDS:
+        raise ValueError(f"unknown placeholder field {field!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ContactValues:
+    """The per-contact values a compiled message is filled with."""
+
+    first_name: str
+    last_name: str
+    email: str
+    partner: str
+    token: str
+
+    @property
+    def greeting_name(self) -> str:
+        return self.first_name or "there"
+
+    def tags(self) -> dict[str, str]:
+        """Every tag, both forms, mapped to the text that replaces it (SendGrid's substitutions)."""
+        tags: dict[str, str] = {}
+        for field in FIELDS:
+            value = getattr(self, field)
+            tags[f"%%{field}%%"] = escape(value, quote=True)
+            tags[f"%%{field}{RAW_SUFFIX}%%"] = value
+        return tags
+
+
+@dataclass(frozen=True, slots=True)
+class Personalisable:
+    """A compiled text split at its placeholders once, so that filling it is one join."""
+
+    chunks: tuple[str, ...]
+    tags: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str, html: bool) -> Personalisable:
+        """Split text at its placeholders: HTML tags for an HTML part, raw tags otherwise."""
+        chunks: list[str] = []
+        tags: list[str] = []
+        position = 0
+        for match in (_HTML_TAG if html else _RAW_TAG).finditer(text):
+            chunks.append(text[position : match.start()])
+            tags.append(match.group(0))
+            position = match.end()
+        chunks.append(text[position:])
+        return cls(tuple(chunks), tuple(tags))
+
+    def fill(self, tags: Mapping[str, str]) -> str:
+        """The text with every placeholder replaced by its value in tags."""
+        if not self.tags:
+            return self.chunks[0]
+        parts = [self.chunks[0]]
+        for tag, chunk in zip(self.tags, self.chunks[1:], strict=True):
+            parts.append(tags[tag])
+            parts.append(chunk)
+        return "".join(parts)
+
+    def source(self) -> str:
+        """The compiled text with its placeholders, as parsed."""
+        parts = [self.chunks[0]]
+        for tag, chunk in zip(self.tags, self.chunks[1:], strict=True):
+            parts += [tag, chunk]
+        return "".join(parts)

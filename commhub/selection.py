@@ -1,0 +1,221 @@
+"""What an edition carries: for each audience, the newest relevant items not sent to it before.
+
+For an edition, each audience of the series gets the published, unexpired items tagged for
+it that no earlier edition of the series carried to that audience, by priority and then
+date, up to the series' max_items. A contact with several roles gets one email with a
+section per role, and no item twice: an item is shown in the first of the contact's
+sections that carries it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, exists, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from commhub.models import (
+    Audience,
+    ContentItem,
+    ContentKind,
+    ContentStatus,
+    Edition,
+    EditionItem,
+    EditionState,
+    Series,
+    content_item_audiences,
+)
+
+# Editions whose content counts as carried: once picked for people, never picked again.
+CARRIED_STATES = (
+    EditionState.HELD,
+    EditionState.SENDING,
+    EditionState.PAUSED,
+    EditionState.SENT,
+)
+
+
+@dataclass(frozen=True)
+class AudienceInfo:
+    slug: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PickedItem:
+    """A content item as an edition shows it (plain values, safe to hand to a template)."""
+
+    id: int
+    slug: str
+    title: str
+    summary: str
+    kind: ContentKind
+    url: str | None
+    image: str | None
+    duration_seconds: int | None
+    speaker: str | None
+    key_message: str | None
+    body_html: str
+    publish_at: datetime | None
+
+    @classmethod
+    def of(cls, item: ContentItem) -> PickedItem:
+        # A video card leads to the video itself; everything else to the item's page.
+        url = item.video_url if item.kind is ContentKind.VIDEO and item.video_url else item.url
+        return cls(
+            id=item.id,
+            slug=item.slug,
+            title=item.title,
+            summary=item.summary,
+            kind=item.kind,
+            url=url,
+            image=item.thumbnail_url,
+            duration_seconds=item.duration_seconds,
+            speaker=item.speaker,
+            key_message=item.key_message.text if item.key_message else None,
+            body_html=item.body_html,
+            publish_at=item.publish_at,
+        )
+
+
+@dataclass(frozen=True)
+class Section:
+    audience: AudienceInfo
+    items: tuple[PickedItem, ...]
+
+
+RoleSet = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ContentPlan:
+    """The items picked for each audience of one edition."""
+
+    audiences: tuple[AudienceInfo, ...]
+    picks: Mapping[str, tuple[PickedItem, ...]] = field(default_factory=dict)
+
+    def sections(self, role_set: Iterable[str]) -> list[Section]:
+        """The sections of the email for a role set, each item in the first that has it."""
+        wanted = set(role_set)
+        shown: set[int] = set()
+        sections = []
+        for audience in self.audiences:
+            if audience.slug not in wanted:
+                continue
+            items = tuple(i for i in self.picks.get(audience.slug, ()) if i.id not in shown)
+            shown.update(i.id for i in items)
+            if items:
+                sections.append(Section(audience, items))
+        return sections
+
+    def items(self) -> list[PickedItem]:
+        """Every picked item once, in section order."""
+        seen: dict[int, PickedItem] = {}
+        for audience in self.audiences:
+            for item in self.picks.get(audience.slug, ()):
+                seen.setdefault(item.id, item)
+        return list(seen.values())
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(self.picks.values())
+
+
+def series_audiences(session: Session, series: Series) -> list[Audience]:
+    """The audiences a series serves, by slug (all of them for `audiences: all`)."""
+    if series.all_audiences:
+        return list(session.scalars(select(Audience).order_by(Audience.slug)))
+    return sorted(series.audiences, key=lambda a: a.slug)
+
+
+def pick_content(
+    session: Session, series: Series, now: datetime, edition_id: int | None = None
+) -> ContentPlan:
+    """Pick each audience's items for an edition of series at time now.
+
+    edition_id names the edition being picked for, so that its own earlier picks (if it is
+    picked again before it is sent) do not count as carried.
+    """
+    audiences = series_audiences(session, series)
+    carried = (
+        select(EditionItem.content_item_id)
+        .join(Edition, Edition.id == EditionItem.edition_id)
+        .where(
+            Edition.series_id == series.id,
+            Edition.state.in_(CARRIED_STATES),
+            EditionItem.audience_id == content_item_audiences.c.audience_id,
+            EditionItem.content_item_id == ContentItem.id,
+        )
+    )
+    if edition_id is not None:
+        carried = carried.where(Edition.id != edition_id)
+    rows = session.execute(
+        select(content_item_audiences.c.audience_id, ContentItem)
+        .join(ContentItem, ContentItem.id == content_item_audiences.c.content_item_id)
+        .where(
+            content_item_audiences.c.audience_id.in_([a.id for a in audiences]),
+            ContentItem.status == ContentStatus.PUBLISHED,
+            or_(ContentItem.publish_at.is_(None), ContentItem.publish_at <= now),
+            or_(ContentItem.expires_at.is_(None), ContentItem.expires_at > now),
+            ~exists(carried),
+        )
+        .options(selectinload(ContentItem.key_message))
+        .order_by(
+            ContentItem.priority.desc(),
+            ContentItem.publish_at.desc().nulls_last(),
+            ContentItem.id.desc(),
+        )
+    )
+    slug_of = {a.id: a.slug for a in audiences}
+    picks: dict[str, list[PickedItem]] = defaultdict(list)
+    for audience_id, item in rows:
+        bucket = picks[slug_of[audience_id]]
+        if series.max_items is None or len(bucket) < series.max_items:
+            bucket.append(PickedItem.of(item))
+    return ContentPlan(
+        audiences=tuple(AudienceInfo(a.slug, a.name, a.description) for a in audiences),
+        picks={slug: tuple(items) for slug, items in picks.items()},
+    )
+
+
+def carried_content(session: Session, edition: Edition) -> ContentPlan:
+    """The content an edition was prepared with, as recorded when it was picked."""
+    audiences = series_audiences(session, edition.series)
+    rows = session.execute(
+        select(EditionItem.audience_id, ContentItem)
+        .join(ContentItem, ContentItem.id == EditionItem.content_item_id)
+        .where(EditionItem.edition_id == edition.id)
+        .options(selectinload(ContentItem.key_message))
+        .order_by(EditionItem.audience_id, EditionItem.position)
+    )
+    slug_of = {a.id: a.slug for a in audiences}
+    picks: dict[str, list[PickedItem]] = defaultdict(list)
+    for audience_id, item in rows:
+        if audience_id in slug_of:
+            picks[slug_of[audience_id]].append(PickedItem.of(item))
+    return ContentPlan(
+        audiences=tuple(AudienceInfo(a.slug, a.name, a.description) for a in audiences),
+        picks={slug: tuple(items) for slug, items in picks.items()},
+    )
+
+
+def record_picks(session: Session, edition: Edition, plan: ContentPlan) -> None:
+    """Store what the edition carries to each audience (the record that stops repeats)."""
+    audience_ids = {a.slug: a.id for a in session.scalars(select(Audience))}
+    session.execute(delete(EditionItem).where(EditionItem.edition_id == edition.id))
+    rows = [
+        EditionItem(
+            edition_id=edition.id,
+            audience_id=audience_ids[slug],
+            content_item_id=item.id,
+            position=position,
+        )
+        for slug, items in plan.picks.items()
+        for position, item in enumerate(items)
+    ]
+    session.add_all(rows)
+    session.flush()

@@ -1,0 +1,164 @@
+"""What a contact can do from a message's links: see it on the web, see their settings,
+leave. Every function starts from a message token; a token that does not verify, or names
+a message that is gone, finds nothing, and the caller answers as for any unknown link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from commhub.models import (
+    Audience,
+    Contact,
+    ContactStatus,
+    ContentItem,
+    Edition,
+    EditionLink,
+    EditionRender,
+    Event,
+    Message,
+    Partner,
+    Series,
+    contact_roles,
+)
+from commhub.placeholders import ContactValues, Personalisable
+from commhub.tokens import Tokens
+
+UNSUBSCRIBE_EVENT = "unsubscribe"
+
+
+@dataclass(frozen=True)
+class MessageOwner:
+    """The message a token names, and the contact it was for."""
+
+    message_id: int
+    edition_id: int
+    contact_id: int
+    role_set: str
+    email: str
+    first_name: str
+    last_name: str
+    partner: str
+    status: ContactStatus
+    series_name: str
+
+
+def find_message(session: Session, tokens: Tokens, token: str) -> MessageOwner | None:
+    """The message and contact behind a token, or None."""
+    message_id = tokens.read(token)
+    if message_id is None:
+        return None
+    row = session.execute(
+        select(
+            Message.id,
+            Message.edition_id,
+            Message.contact_id,
+            Message.role_set,
+            Contact.email,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.status,
+            Partner.name.label("partner"),
+            Series.name.label("series_name"),
+        )
+        .join(Contact, Contact.id == Message.contact_id)
+        .outerjoin(Partner, Partner.id == Contact.partner_id)
+        .join(Edition, Edition.id == Message.edition_id)
+        .join(Series, Series.id == Edition.series_id)
+        .where(Message.id == message_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return MessageOwner(
+        message_id=row.id,
+        edition_id=row.edition_id,
+        contact_id=row.contact_id,
+        role_set=row.role_set,
+        email=row.email,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        partner=row.partner or "",
+        status=row.status,
+        series_name=row.series_name,
+    )
+
+
+def unsubscribe(session: Session, owner: MessageOwner, now: datetime, via: str) -> bool:
+    """Unsubscribe the contact from everything; False if they already were suppressed.
+
+    Every send dispatched afterwards skips them, including the rest of an edition already
+    under way (each batch asks again).
+    """
+    changed = session.execute(
+        update(Contact)
+        .where(Contact.id == owner.contact_id, Contact.status == ContactStatus.ACTIVE)
+        .values(status=ContactStatus.UNSUBSCRIBED, updated_at=now)
+    )
+    if getattr(changed, "rowcount", 0) != 1:
+        return False
+    session.add(
+        Event(
+            kind=UNSUBSCRIBE_EVENT,
+            message_id=owner.message_id,
+            contact_id=owner.contact_id,
+            occurred_at=now,
+            data={"via": via},
+        )
+    )
+    session.flush()
+    return True
+
+
+def web_version(session: Session, owner: MessageOwner, token: str) -> str | None:
+    """The message's HTML as the contact received it."""
+    html = session.scalar(
+        select(EditionRender.html).where(
+            EditionRender.edition_id == owner.edition_id, EditionRender.role_set == owner.role_set
+        )
+    )
+    if html is None:
+        return None
+    values = ContactValues(owner.first_name, owner.last_name, owner.email, owner.partner, token)
+    return Personalisable.parse(html, html=True).fill(values.tags())
+
+
+def link_target(
+    session: Session, owner: MessageOwner, link_id: int
+) -> tuple[str | None, str] | None:
+    """(URL, item title) of one link of the message's edition, or None if it has no such link."""
+    carried = session.scalar(
+        select(EditionRender.link_ids).where(
+            EditionRender.edition_id == owner.edition_id, EditionRender.role_set == owner.role_set
+        )
+    )
+    if carried is None or link_id not in carried:
+        return None  # a link of the edition, but not one this contact's message holds
+    row = session.execute(
+        select(EditionLink.url, ContentItem.title)
+        .outerjoin(ContentItem, ContentItem.id == EditionLink.content_item_id)
+        .where(EditionLink.edition_id == owner.edition_id, EditionLink.link_id == link_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return row.url, row.title or ""
+
+
+def contact_roles_of(session: Session, contact_id: int) -> list[str]:
+    """The names of a contact's roles."""
+    return list(
+        session.scalars(
+            select(Audience.name)
+            .join(contact_roles, contact_roles.c.audience_id == Audience.id)
+            .where(contact_roles.c.contact_id == contact_id)
+            .order_by(Audience.name)
+        )
+    )
+
+
+def masked(address: str) -> str:
+    """An address shown without giving it away to someone the email was forwarded to."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else "•••"

@@ -1,0 +1,223 @@
+"""Test data with names a reader understands: items, contacts, series, and sending them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from commhub.clock import Clock
+from commhub.db import session_scope
+from commhub.delivery import DeliveryBackend
+from commhub.editions import Preparation, prepare_edition, start_edition
+from commhub.models import (
+    Audience,
+    Channel,
+    Contact,
+    ContactStatus,
+    ContentItem,
+    ContentKind,
+    ContentSource,
+    ContentStatus,
+    KeyMessage,
+    Message,
+    Partner,
+    Series,
+)
+from commhub.render import Renderer
+from commhub.resources import templates_dir
+from commhub.sending import EditionSender, SendPolicy, SendReport
+from commhub.wiring import Runtime
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+# Short waits, so that retries in tests take virtual seconds, not minutes.
+QUICK = SendPolicy(retry_base=1.0, retry_cap=4.0, outage_base=1.0, outage_cap=2.0, max_outage=30.0)
+
+
+class FixedClock:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.current = now
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.current
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.current += timedelta(seconds=max(seconds, 0.001))
+
+
+@dataclass
+class World:
+    """A database to fill with a partner ecosystem, and ways to send editions to it."""
+
+    runtime: Runtime
+    renderer: Renderer
+    clock: FixedClock
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with session_scope(self.runtime.sessions) as session:
+            yield session
+
+    def item(
+        self,
+        slug: str,
+        audiences: list[str],
+        *,
+        priority: int = 0,
+        published: datetime | None = None,
+        kind: ContentKind = ContentKind.ARTICLE,
+        status: ContentStatus = ContentStatus.PUBLISHED,
+        expires: datetime | None = None,
+        key_message: str | None = None,
+        **fields: Any,
+    ) -> None:
+        with self.session() as session:
+            km = None
+            if key_message:
+                km = session.scalar(select(KeyMessage).where(KeyMessage.text == key_message))
+                km = km or KeyMessage(text=key_message)
+            session.add(
+                ContentItem(
+                    slug=slug,
+                    title=fields.pop("title", slug.replace("-", " ").title()),
+                    summary=fields.pop("summary", f"What {slug} means for you."),
+                    kind=kind,
+                    status=status,
+                    source=ContentSource.UI,
+                    url=fields.pop("url", f"https://partners.example/{slug}"),
+                    publish_at=published or NOW - timedelta(days=1),
+                    expires_at=expires,
+                    priority=priority,
+                    key_message=km,
+                    audiences=_audiences(session, audiences),
+                    **fields,
+                )
+            )
+
+    def contact(
+        self,
+        email: str,
+        roles: list[str],
+        *,
+        partner: str = "Acme Partners",
+        tier: str = "gold",
+        first_name: str = "Pat",
+        last_name: str = "Partner",
+        status: ContactStatus = ContactStatus.ACTIVE,
+        consent: bool = True,
+        **fields: Any,
+    ) -> None:
+        with self.session() as session:
+            found = session.scalar(select(Partner).where(Partner.name == partner))
+            found = found or Partner(
+                name=partner, tier=tier, type="reseller", region="EMEA", tags=[]
+            )
+            session.add(
+                Contact(
+                    email=email,
+                    first_name=first_name,
+                    last_name=last_name,
+                    partner=found,
+                    status=status,
+                    consent_at=NOW - timedelta(days=30) if consent else None,
+                    opted_out_channels=fields.pop("opted_out_channels", []),
+                    roles=_audiences(session, roles),
+                    **fields,
+                )
+            )
+
+    def many_contacts(
+        self, count: int, roles: list[str], domain: str = "bulk.example"
+    ) -> list[str]:
+        """count active contacts with these roles, added in one transaction; their emails."""
+        emails = [f"contact{n:05}@{domain}" for n in range(count)]
+        with self.session() as session:
+            partner = Partner(
+                name=f"Bulk {domain}", tier="gold", type="msp", region="EMEA", tags=[]
+            )
+            audiences = _audiences(session, roles)
+            session.add_all(
+                Contact(
+                    email=address,
+                    first_name=f"N{n}",
+                    last_name="Bulk",
+                    partner=partner,
+                    consent_at=NOW - timedelta(days=1),
+                    opted_out_channels=[],
+                    roles=audiences,
+                )
+                for n, address in enumerate(emails)
+            )
+        return emails
+
+    def series(self, slug: str = "news", audiences: list[str] | None = None, **fields: Any) -> None:
+        with self.session() as session:
+            session.add(
+                Series(
+                    slug=slug,
+                    name=fields.pop("name", "Partner News"),
+                    channel=Channel.NEWSLETTER,
+                    all_audiences=audiences is None,
+                    audiences=_audiences(session, audiences or []),
+                    cadence="monthly on day 1 at 09:00",
+                    timezone=fields.pop("timezone", "Europe/London"),
+                    subject=fields.pop("subject", "{{ series.name }} for {{ contact.first_name }}"),
+                    from_address=fields.pop("from_address", "Partner Team <team@vendor.example>"),
+                    partner_filter=fields.pop("partner_filter", {}),
+                    **fields,
+                )
+            )
+
+    def prepare(self, slug: str = "news") -> Preparation:
+        """Start and prepare the series' next edition now (no sending)."""
+        with self.session() as session:
+            series = session.scalar(select(Series).where(Series.slug == slug))
+            assert series is not None
+            edition = start_edition(session, series, self.clock.now())
+            return prepare_edition(
+                session, edition, self.clock.now(), self.renderer, self.runtime.settings
+            )
+
+    def send(
+        self,
+        edition_id: int,
+        backend: DeliveryBackend,
+        policy: SendPolicy = QUICK,
+        clock: Clock | None = None,
+    ) -> SendReport:
+        sender = EditionSender(
+            self.runtime.sessions, backend, self.runtime.settings, clock or self.clock, policy
+        )
+        try:
+            return sender.send(edition_id)
+        finally:
+            backend.close()  # as the CLI does when its command ends
+
+    def messages(self, edition_id: int) -> dict[str, Message]:
+        """The edition's messages by contact email."""
+        with self.session() as session:
+            rows = session.execute(
+                select(Contact.email, Message)
+                .join(Message, Message.contact_id == Contact.id)
+                .where(Message.edition_id == edition_id)
+            )
+            return {email: message for email, message in rows}  # noqa: C416
+
+
+def _audiences(session: Session, slugs: list[str]) -> list[Audience]:
+    found = list(session.scalars(select(Audience).where(Audience.slug.in_(slugs))))
+    assert len(found) == len(set(slugs)), f"unknown audience in {slugs}"
+    return found
+
+
+def default_renderer() -> Renderer:
+    return Renderer(templates_dir())

@@ -1,0 +1,153 @@
+"""series and editions from the command line, as a marketing operator runs them."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_cli import Commhub
+
+REPO = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def ready(tmp_path: Path) -> Commhub:
+    """An initialised data dir with the content library, demo contacts and the demo series."""
+    commhub = Commhub(tmp_path / "var")
+    commhub.env["COMMHUB_POSTAL_ADDRESS"] = "1 Harbour Street, Bristol"
+    for args in (("init",), ("content", "import"), ("demo-data",)):
+        result = commhub(*args)
+        assert result.exit_code == 0, result.output
+    applied = commhub("series", "apply", str(REPO / "series.yml"))
+    assert applied.exit_code == 0, applied.output
+    assert "2 created" in applied.stdout
+    return commhub
+
+
+def outbox_messages(tmp_path: Path, edition_id: int) -> list[email.message.EmailMessage]:
+    files = sorted((tmp_path / "var" / "outbox" / str(edition_id)).glob("*.eml"))
+    return [
+        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+        for f in files
+    ]
+
+
+def test_send_now_delivers_the_newsletter_to_the_outbox_and_lists_it(
+    ready: Commhub, tmp_path: Path
+) -> None:
+    assert ready("editions", "send", "partner-newsletter").exit_code == 2
+
+    sent = ready("editions", "send", "partner-newsletter", "--now")
+
+    assert sent.exit_code == 0, sent.output
+    assert "edition 1: sent" in sent.stdout
+    [listed] = json.loads(ready("editions", "list", "--format", "json").stdout)
+    assert listed["state"] == "sent"
+    assert listed["messages"]["sent"] == listed["recipients"] >= 300
+    messages = outbox_messages(tmp_path, 1)
+    assert len(messages) == listed["recipients"]
+    assert all(m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" for m in messages)
+    shown = ready("editions", "show", "1").stdout
+    assert "by role set:" in shown
+    assert "sales,technical" in shown
+
+
+def test_an_edition_needing_approval_is_held_then_approved_and_sent(
+    ready: Commhub, tmp_path: Path
+) -> None:
+    held = ready("editions", "send", "executive-briefing", "--now")
+    assert held.exit_code == 3
+    assert "approve it with `commhub editions approve 1`" in held.stderr
+    assert "needs approval" in ready("alerts", "list").stdout
+    assert outbox_messages(tmp_path, 1) == []
+
+    preview = ready("editions", "preview", "executive-briefing", "--out", str(tmp_path / "p.html"))
+    assert preview.exit_code == 0, preview.output
+    assert "held edition 1, role set executive" in preview.stderr
+    assert "Quarterly Executive Briefing" in (tmp_path / "p.html").read_text()
+
+    approved = ready("editions", "approve", "1")
+    assert approved.exit_code == 0, approved.output
+    assert "edition 1: sent" in approved.stdout
+    assert len(outbox_messages(tmp_path, 1)) > 0
+    assert "No open alerts" in ready("alerts", "list").stderr
+
+
+def test_a_test_send_goes_to_one_address_marked_test(ready: Commhub, tmp_path: Path) -> None:
+    result = ready("editions", "test", "partner-newsletter", "--to", "me@vendor.example",
+                   "--role-set", "technical,development")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [message] = outbox_messages(tmp_path, 0)
+    assert message["To"] == "me@vendor.example"
+    assert str(message["Subject"]).startswith("[Test] Partner Newsletter")
+    assert json.loads(ready("editions", "list", "--format", "json").stdout) == []
+
+
+def test_preview_of_a_role_set_the_series_does_not_serve_is_refused(ready: Commhub) -> None:
+    result = ready("editions", "preview", "executive-briefing", "--role-set", "sales")
+    assert result.exit_code == 1
+    assert "sales not served by executive-briefing" in result.stderr
+
+
+def test_a_broken_series_file_changes_nothing(ready: Commhub, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    text = (REPO / "series.yml").read_text()
+    broken.write_text(
+        text.replace("Europe/London", "Europe/Atlantis", 1).replace(
+            "name: Partner", "name: Changed"
+        )
+    )
+    result = ready("series", "apply", str(broken))
+    assert result.exit_code == 1
+    assert f"{broken}:9:series[partner-newsletter].timezone:" in result.stderr
+    assert "Changed" not in ready("series", "list").stdout
+
+
+def test_a_second_send_soon_after_needs_again_and_a_held_one_exits_3(ready: Commhub) -> None:
+    assert ready("editions", "send", "partner-newsletter", "--now").exit_code == 0
+    refused = ready("editions", "send", "partner-newsletter", "--now")
+    assert refused.exit_code == 1
+    assert "went out 0 minutes ago" in refused.stderr
+    assert "--again" in refused.stderr
+    assert ready("editions", "send", "partner-newsletter", "--now", "--again").exit_code == 0
+
+    assert ready("editions", "send", "executive-briefing", "--now").exit_code == 3
+    under_way = ready("editions", "send", "executive-briefing", "--now")
+    assert under_way.exit_code == 3
+    assert "is held: approve it with" in under_way.stderr
+
+
+def test_with_nothing_new_a_preview_shows_the_last_edition_as_sent(
+    ready: Commhub, tmp_path: Path
+) -> None:
+    library = tmp_path / "lib"
+    library.mkdir()
+    (library / "one.md").write_text("---\ntitle: Only item\naudiences: [executive]\n---\nBody\n")
+    briefing = tmp_path / "briefing.yml"
+    briefing.write_text(
+        (REPO / "series.yml")
+        .read_text()
+        .split("  - slug: executive-briefing")[0]
+        .replace("slug: partner-newsletter", "slug: solo")
+        .replace("audiences: all", "audiences: [executive]")
+        .replace("max_items: 4", "max_items: 50")
+    )
+    assert ready("content", "import", str(library)).exit_code == 0
+    assert ready("series", "apply", str(briefing)).exit_code == 0
+    assert ready("editions", "send", "solo", "--now").exit_code == 0
+
+    preview = ready("editions", "preview", "solo", "--format", "text")
+
+    assert preview.exit_code == 0, preview.output
+    assert "as sent (nothing new since)" in preview.stderr
+    assert "Only item" in preview.stdout
+
+
+def test_resume_with_nothing_to_resume_says_so(ready: Commhub) -> None:
+    result = ready("editions", "resume", "--all")
+    assert result.exit_code == 0
+    assert "no edition to resume" in result.stdout

@@ -1,0 +1,120 @@
+"""Series files: every problem named by line and `series[slug].field`, nothing half-applied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from commhub.errors import SeriesError
+from commhub.models import Channel
+from commhub.series import read_series_file
+
+AUDIENCES = {"sales", "technical", "marketing", "development", "executive"}
+REPO = Path(__file__).parents[2]
+
+
+def read(tmp_path: Path, text: str) -> list:  # type: ignore[type-arg]
+    path = tmp_path / "series.yml"
+    path.write_text(text, encoding="utf-8")
+    return read_series_file(path, AUDIENCES, lambda name: name == "newsletter")
+
+
+GOOD = """\
+series:
+  - slug: news
+    name: News
+    channel: newsletter
+    audiences: [sales, technical]
+    cadence: monthly on day 1 at 09:00
+    timezone: Europe/Paris
+    subject: "{{ series.name }}"
+    from: "Team <team@vendor.example>"
+"""
+
+
+def test_the_shipped_series_file_is_valid() -> None:
+    definitions = read_series_file(REPO / "series.yml", AUDIENCES, lambda n: n == "newsletter")
+    assert {d.slug for d in definitions} == {"partner-newsletter", "executive-briefing"}
+    briefing = next(d for d in definitions if d.slug == "executive-briefing")
+    assert briefing.requires_approval
+    assert briefing.partner_filter == {"tiers": ["gold", "platinum"]}
+
+
+def test_a_good_series_reads_with_its_defaults(tmp_path: Path) -> None:
+    [news] = read(tmp_path, GOOD)
+    assert news.channel is Channel.NEWSLETTER
+    assert news.audiences == ("sales", "technical")
+    assert news.from_address == "Team <team@vendor.example>"
+    assert (news.max_items, news.template, news.requires_approval) == (None, None, False)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("    channel: newsletter\n", "series.yml:2:series[news].channel: required"),
+        ("channel: newsletter", 'series[news].channel: unknown channel "fax"'),
+        ("audiences: [sales, technical]", 'series[news].audiences: unknown audience "plumbers"'),
+        ("timezone: Europe/Paris", 'series[news].timezone: "Mars/Olympus" is not an IANA'),
+        ('from: "Team <team@vendor.example>"', "series[news].from: "),
+        ('subject: "{{ series.name }}"', "series[news].subject: not a valid template"),
+        ("cadence: monthly on day 1 at 09:00", "series[news].colour: unknown field"),
+    ],
+)
+def test_each_problem_names_the_series_field_and_line(
+    tmp_path: Path, change: str, expected: str
+) -> None:
+    replacements = {
+        "channel: newsletter": "channel: fax",
+        "audiences: [sales, technical]": "audiences: [sales, plumbers]",
+        "timezone: Europe/Paris": "timezone: Mars/Olympus",
+        'from: "Team <team@vendor.example>"': "from: not an address",
+        'subject: "{{ series.name }}"': 'subject: "{{ series.name "',
+        "cadence: monthly on day 1 at 09:00": "cadence: monthly on day 1 at 09:00\n    colour: red",
+        "    channel: newsletter\n": "",
+    }
+    with pytest.raises(SeriesError) as caught:
+        read(tmp_path, GOOD.replace(change, replacements[change]))
+    assert expected in str(caught.value)
+    assert str(tmp_path / "series.yml") in str(caught.value)
+
+
+def test_a_channel_that_cannot_be_sent_yet_says_so(tmp_path: Path) -> None:
+    with pytest.raises(SeriesError, match='"social" cannot be sent yet'):
+        read(tmp_path, GOOD.replace("channel: newsletter", "channel: social"))
+
+
+def test_an_unknown_template_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SeriesError, match=r'series\[news\].template: no template "fancy"'):
+        read(tmp_path, GOOD + "    template: fancy\n")
+
+
+def test_a_duplicate_slug_and_every_other_problem_are_all_reported(tmp_path: Path) -> None:
+    text = GOOD + GOOD.removeprefix("series:\n").replace("Europe/Paris", "Nowhere")
+    with pytest.raises(SeriesError) as caught:
+        read(tmp_path, text)
+    assert len(caught.value.problems) == 1  # the second entry's timezone; duplicate skipped
+    text = GOOD + GOOD.removeprefix("series:\n")
+    with pytest.raises(SeriesError, match='"news" appears twice'):
+        read(tmp_path, text)
+
+
+def test_one_run_lists_every_problem_of_an_entry(tmp_path: Path) -> None:
+    text = GOOD.replace("    channel: newsletter\n", "").replace("Europe/Paris", "Nowhere")
+    text = text.replace("cadence: monthly on day 1 at 09:00", "cadence: x\n    colour: red")
+    with pytest.raises(SeriesError) as caught:
+        read(tmp_path, text)
+    fields = [p.field for p in caught.value.problems]
+    assert fields == ["series[news].channel", "series[news].colour", "series[news].timezone"]
+
+
+def test_a_subject_naming_something_unknown_is_caught_when_applied(tmp_path: Path) -> None:
+    with pytest.raises(SeriesError, match=r"series\[news\]\.subject: does not render .*nme"):
+        read(tmp_path, GOOD.replace("{{ series.name }}", "{{ series.nme }}"))
+
+
+def test_not_a_series_file(tmp_path: Path) -> None:
+    with pytest.raises(SeriesError, match="expected a top-level `series:` list"):
+        read(tmp_path, "name: x\n")
+    with pytest.raises(SeriesError, match="not valid YAML"):
+        read(tmp_path, "series: [\n")

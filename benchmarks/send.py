@@ -8,6 +8,7 @@ Each case runs in a child process of its own, so that its peak memory is its own
 
     .venv/bin/python benchmarks/send.py [--contacts 10000 100000] [--repeat 3]
         [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python benchmarks/send.py --profile --contacts 10000   # where the time goes
 
 Prints, per size, the median of --repeat runs: messages per second over the send, the
 time to prepare the edition, peak memory (RSS), and the ratio to the baseline.
@@ -203,6 +204,30 @@ def run_baseline(message: Path, count: int, port: int) -> dict[str, Any]:
     }
 
 
+def profile_smtp_send(contacts: int) -> None:
+    """cProfile over the prepare and SMTP send of one edition, in this process."""
+    import cProfile
+    import pstats
+
+    port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, str(HERE / "fast_smtp_sink.py"), str(port)], stdout=subprocess.PIPE
+    )
+    assert sink.stdout is not None
+    sink.stdout.readline()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'commhub.db'}"
+            build_database(url, Path(tmp), contacts)
+            profiler = cProfile.Profile()
+            result = profiler.runcall(run_commhub, url, Path(tmp), "smtp", port)
+    finally:
+        sink.kill()
+        sink.wait()
+    print(f"{result['messages']:,} messages, send {result['send_s']:.1f} s")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
 def child(*args: str) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False
@@ -267,7 +292,14 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url", help="PostgreSQL server (default: SQLite)")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="Instead: profile one SMTP send (first --contacts size, SQLite) and print top costs",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.profile:
+        profile_smtp_send(args.contacts[0])
+        return
 
     port = free_port()
     sink = subprocess.Popen(

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from commhub.db import rowcount
 from commhub.models import Alert
 
 # The kinds of alert commhub raises about editions.
@@ -55,7 +56,7 @@ def resolve_alerts(session: Session, edition_id: int, now: datetime, kinds: tupl
         .where(Alert.edition_id == edition_id, Alert.kind.in_(kinds), Alert.resolved_at.is_(None))
         .values(resolved_at=now)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 def list_alerts(session: Session, include_resolved: bool = False) -> list[Alert]:

@@ -87,6 +87,11 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def rowcount(result: object) -> int:
+    """How many rows an UPDATE or DELETE touched (a Result's rowcount, typed loosely)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: committed if the block finishes, rolled back if it raises."""

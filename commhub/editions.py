@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from commhub.alerts import APPROVAL_ALERT, DOUBT_ALERT, PAUSE_ALERT, raise_alert, resolve_alerts
 from commhub.config import Settings
+from commhub.db import rowcount
 from commhub.errors import Conflict, EditionUnderWay, NotFound
 from commhub.message_store import (
     QueuedMessage,
@@ -34,6 +35,7 @@ from commhub.message_store import (
     skip_queued,
     skip_reasons,
     status_counts,
+    status_counts_of,
 )
 from commhub.models import (
     Alert,
@@ -115,7 +117,7 @@ def start_edition(session: Session, series: Series, now: datetime) -> Edition:
     except IntegrityError:
         # Another process started an edition of this series between our check and here.
         raise Conflict(f"another edition of {series.slug} was started just now") from None
-    if getattr(claimed, "rowcount", 0) != 1:
+    if rowcount(claimed) != 1:
         raise Conflict(f"edition {edition.id} was claimed by another process")
     session.refresh(edition)
     return edition
@@ -360,6 +362,7 @@ def list_editions(session: Session, limit: int = 50) -> list[EditionSummary]:
         .order_by(Edition.planned_at.desc(), Edition.id.desc())
         .limit(limit)
     ).all()
+    counts = status_counts_of(session, [edition.id for edition, _slug in editions])
     return [
         EditionSummary(
             edition.id,
@@ -368,7 +371,7 @@ def list_editions(session: Session, limit: int = 50) -> list[EditionSummary]:
             edition.state,
             edition.state_reason,
             edition.recipient_count,
-            status_counts(session, edition.id),
+            counts[edition.id],
         )
         for edition, slug in editions
     ]

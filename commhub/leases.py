@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from commhub.db import rowcount
 from commhub.models import Edition
 
 LEASE_SECONDS = 90.0
@@ -69,7 +70,7 @@ def acquire_lease(
         .where(Edition.id == edition_id, condition)
         .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=seconds))
     )
-    return previous if _rowcount(taken) == 1 else None
+    return previous if rowcount(taken) == 1 else None
 
 
 def renew_lease(
@@ -81,7 +82,7 @@ def renew_lease(
         .where(Edition.id == edition_id, Edition.lease_owner == owner)
         .values(lease_expires_at=now + timedelta(seconds=seconds))
     )
-    return _rowcount(renewed) == 1
+    return rowcount(renewed) == 1
 
 
 def release_lease(session: Session, edition_id: int, owner: str) -> None:
@@ -91,17 +92,3 @@ def release_lease(session: Session, edition_id: int, owner: str) -> None:
         .where(Edition.id == edition_id, Edition.lease_owner == owner)
         .values(lease_owner=None, lease_expires_at=None)
     )
-
-
-def lease_holder(session: Session, edition_id: int, now: datetime) -> str | None:
-    """The live process holding the edition's lease, if any."""
-    row = session.execute(
-        select(Edition.lease_owner, Edition.lease_expires_at).where(Edition.id == edition_id)
-    ).one()
-    if not row.lease_owner or row.lease_expires_at is None or row.lease_expires_at <= now:
-        return None
-    return None if holder_is_dead(row.lease_owner) else str(row.lease_owner)
-
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)

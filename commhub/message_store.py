@@ -8,7 +8,7 @@ conditional UPDATE on the state it leaves, so a late or duplicate writer changes
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from commhub.db import rowcount
 from commhub.models import (
     Channel,
     Contact,
@@ -214,42 +215,51 @@ def record_updates(session: Session, updates: Sequence[StatusUpdate], now: datet
 
 def mark_in_doubt(session: Session, edition_id: int, now: datetime, why: str) -> int:
     """Every message still `sending` becomes `unknown`: its sender stopped mid-batch."""
-    result = session.execute(
-        update(MESSAGES)
-        .where(MESSAGES.c.edition_id == edition_id, MESSAGES.c.status == MessageStatus.SENDING)
-        .values(status=MessageStatus.UNKNOWN, last_error=why, updated_at=now)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return _move(session, edition_id, MessageStatus.SENDING, now,
+                 status=MessageStatus.UNKNOWN, last_error=why)  # fmt: skip
 
 
 def requeue(session: Session, edition_id: int, from_status: MessageStatus, now: datetime) -> int:
     """Put messages of one state back in the queue (an operator's explicit decision)."""
-    result = session.execute(
-        update(MESSAGES)
-        .where(MESSAGES.c.edition_id == edition_id, MESSAGES.c.status == from_status)
-        .values(status=MessageStatus.QUEUED, next_attempt_at=None, updated_at=now)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return _move(session, edition_id, from_status, now,
+                 status=MessageStatus.QUEUED, next_attempt_at=None)  # fmt: skip
 
 
 def skip_queued(session: Session, edition_id: int, reason: SkipReason, now: datetime) -> int:
     """Skip every message of the edition still waiting in the queue."""
+    return _move(session, edition_id, MessageStatus.QUEUED, now,
+                 status=MessageStatus.SKIPPED, skip_reason=reason)  # fmt: skip
+
+
+def _move(
+    session: Session, edition_id: int, from_status: MessageStatus, now: datetime, **values: Any
+) -> int:
+    """Set values on every message of the edition in from_status; returns how many."""
     result = session.execute(
         update(MESSAGES)
-        .where(MESSAGES.c.edition_id == edition_id, MESSAGES.c.status == MessageStatus.QUEUED)
-        .values(status=MessageStatus.SKIPPED, skip_reason=reason, updated_at=now)
+        .where(MESSAGES.c.edition_id == edition_id, MESSAGES.c.status == from_status)
+        .values(updated_at=now, **values)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)
 
 
 def status_counts(session: Session, edition_id: int) -> Counter[MessageStatus]:
     """How many of the edition's messages are in each state."""
-    rows = session.execute(
-        select(Message.status, func.count())
-        .where(Message.edition_id == edition_id)
-        .group_by(Message.status)
-    )
-    return Counter({MessageStatus(status): count for status, count in rows})
+    return status_counts_of(session, [edition_id])[edition_id]
+
+
+def status_counts_of(
+    session: Session, edition_ids: Sequence[int]
+) -> defaultdict[int, Counter[MessageStatus]]:
+    """How many messages of each edition are in each state, in one query."""
+    found: defaultdict[int, Counter[MessageStatus]] = defaultdict(Counter)
+    for edition_id, status, count in session.execute(
+        select(Message.edition_id, Message.status, func.count())
+        .where(Message.edition_id.in_(list(edition_ids)))
+        .group_by(Message.edition_id, Message.status)
+    ):
+        found[edition_id][MessageStatus(status)] = count
+    return found
 
 
 def counts_by_role_set(session: Session, edition_id: int) -> dict[str, Counter[MessageStatus]]:

@@ -400,7 +400,7 @@ class EditionSender:
         with session_scope(self.sessions) as session:
             counts = status_counts(session, edition_id)
             if counts[MessageStatus.QUEUED] == 0 and counts[MessageStatus.SENDING] == 0:
-                _finish(session, edition_id, counts, now)
+                _finish(session, edition_id, now)
                 report.state = EditionState.SENT
                 return True
             due = earliest_retry(session, edition_id)
@@ -470,9 +470,7 @@ def _pause(session: Session, edition_id: int, reason: str, now: datetime) -> Non
     )  # fmt: skip
 
 
-def _finish(
-    session: Session, edition_id: int, counts: Counter[MessageStatus], now: datetime
-) -> None:
+def _finish(session: Session, edition_id: int, now: datetime) -> None:
     session.execute(
         update(Edition)
         .where(Edition.id == edition_id, Edition.state == EditionState.SENDING)

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from commhub.db import rowcount
 from commhub.models import (
     Audience,
     Contact,
@@ -97,7 +98,7 @@ def unsubscribe(session: Session, owner: MessageOwner, now: datetime, via: str) 
         .where(Contact.id == owner.contact_id, Contact.status == ContactStatus.ACTIVE)
         .values(status=ContactStatus.UNSUBSCRIBED, updated_at=now)
     )
-    if getattr(changed, "rowcount", 0) != 1:
+    if rowcount(changed) != 1:
         return False
     session.add(
         Event(

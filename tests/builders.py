@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -61,6 +61,8 @@ class World:
     runtime: Runtime
     renderer: Renderer
     clock: FixedClock
+    # What senders told a person watching (why they wait).
+    notices: list[str] = field(default_factory=list)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -195,8 +197,9 @@ class World:
         clock: Clock | None = None,
     ) -> SendReport:
         sender = EditionSender(
-            self.runtime.sessions, backend, self.runtime.settings, clock or self.clock, policy
-        )
+            self.runtime.sessions, backend, self.runtime.settings, clock or self.clock, policy,
+            notice=self.notices.append,
+        )  # fmt: skip
         try:
             return sender.send(edition_id)
         finally:

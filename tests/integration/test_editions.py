@@ -297,3 +297,18 @@ def test_cancelling_a_held_edition_skips_its_messages_and_frees_its_items(world:
     assert again.edition.notes["items"] == {"sales": ["news"]}, "its items are free again"
     with world.session() as session, pytest.raises(Conflict, match="cannot be cancelled"):
         cancel_edition(session, held, NOW)
+
+
+def test_an_email_long_enough_for_gmail_to_clip_is_named(world: World) -> None:
+    world.series(audiences=["sales", "technical"])
+    for n in range(30):
+        world.item(f"long-{n}", ["sales"], summary="A long summary of the news. " * 150)
+    world.item("short", ["technical"])
+    world.contact("seller@p.example", ["sales"])
+    world.contact("engineer@p.example", ["technical"])
+
+    preparation = world.prepare()
+
+    assert set(preparation.too_long) == {"sales"}
+    assert preparation.too_long["sales"] > 102_000
+    assert preparation.edition.notes["too_long"] == preparation.too_long

@@ -109,6 +109,7 @@ def test_a_transient_refusal_is_retried_after_a_backoff_and_then_sent(
     assert smtp_sink.counts() == Counter({"greylisted@p.example": 1, "b@p.example": 1})
     message = world.messages(edition_id)["greylisted@p.example"]
     assert (message.status, message.attempts) == (MessageStatus.SENT, 3)
+    assert "1 messages refused for now; next try in" in world.notices[0]
     assert world.clock.slept, "the retry waited (on the test clock) instead of hammering"
 
 
@@ -214,6 +215,8 @@ def test_an_unreachable_server_defers_and_then_pauses_without_spending_attempts(
     assert "unreachable since" in (report.reason or "")
     message = world.messages(edition_id)["a@p.example"]
     assert (message.status, message.attempts) == (MessageStatus.QUEUED, 0)
+    assert world.notices[0].startswith("cannot reach 127.0.0.1:1: ")
+    assert "trying again in" in world.notices[0]
 
 
 def test_a_connection_lost_after_the_data_left_makes_the_message_unknown_not_resent(

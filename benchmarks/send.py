@@ -1,14 +1,20 @@
-"""Sending an edition to generated contacts: SMTP to a local sink, and the outbox.
+"""Sending an edition to generated contacts: SMTP to a local sink, SendGrid's API to a local
+fake of it, and the outbox.
 
-Baseline, measured in the same run against the same sink: a bare smtplib loop over one
-connection, sending the bytes of a real message of this edition once per contact (no
-database, no personalisation). commhub: `EditionSender` as `commhub editions send` runs it
-(claims, personalisation, MIME, the back end, recording), after the edition is prepared.
-Each case runs in a child process of its own, so that its peak memory is its own.
+Baselines, measured in the same run against the same receiver:
+- SMTP: a bare smtplib loop over one connection, sending the bytes of a real message of
+  this edition once per contact (no database, no personalisation);
+- SendGrid: the official library posting a pre-built request body, the fullest one commhub
+  sent in the same run (1,000 personalizations), again and again to the same fake, until it
+  has carried as many personalizations as the edition has messages.
+commhub: `EditionSender` as `commhub editions send` runs it (claims, personalisation, the
+request or MIME, the back end, recording), after the edition is prepared. Each case runs in
+a child process of its own, so that its peak memory is its own; the SMTP sink and the
+SendGrid fake (tests/sendgrid_fake.py, which validates every request) run in their own.
 
     .venv/bin/python benchmarks/send.py [--contacts 10000 100000] [--repeat 3]
         [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
-    .venv/bin/python benchmarks/send.py --profile --contacts 10000   # where the time goes
+    .venv/bin/python benchmarks/send.py --profile smtp|sendgrid --contacts 10000
 
 Prints, per size, the median of --repeat runs: messages per second over the send, the
 time to prepare the edition, peak memory (RSS), and the ratio to the baseline.
@@ -31,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sendgrid import SendGridAPIClient
 from sqlalchemy import insert, select, text
 
 from commhub.audiences import load_audiences, sync_audiences
@@ -39,6 +46,7 @@ from commhub.config import Settings, check_smtp_url
 from commhub.db import session_scope
 from commhub.delivery import DeliveryBackend
 from commhub.delivery.outbox import OutboxBackend
+from commhub.delivery.sendgrid import CONTENT_TYPE, SendGridBackend
 from commhub.delivery.smtp import SmtpBackend
 from commhub.editions import prepare_edition, start_edition
 from commhub.models import (
@@ -58,6 +66,8 @@ from commhub.sending import EditionSender
 from commhub.wiring import build_renderer, build_runtime
 
 HERE = Path(__file__).parent
+ROOT = HERE.parent
+API_KEY = "SG.bench-key"
 ROLE_MIXES = [
     ["sales"], ["technical"], ["marketing"], ["development"], ["executive"],
     ["sales", "executive"], ["technical", "development"], ["sales", "marketing"],
@@ -149,7 +159,7 @@ def build_database(url: str, data_dir: Path, contacts: int) -> None:
     runtime.close()
 
 
-def run_commhub(url: str, data_dir: Path, backend_name: str, port: int) -> dict[str, Any]:
+def run_commhub(url: str, data_dir: Path, backend_name: str, target: str) -> dict[str, Any]:
     """Child process: prepare the edition, then send it; time both."""
     settings = settings_for(url, data_dir)
     runtime = build_runtime(settings)
@@ -163,7 +173,9 @@ def run_commhub(url: str, data_dir: Path, backend_name: str, port: int) -> dict[
     prepared = time.perf_counter()
     backend: DeliveryBackend
     if backend_name == "smtp":
-        backend = SmtpBackend(check_smtp_url(f"smtp://127.0.0.1:{port}"))
+        backend = SmtpBackend(check_smtp_url(target))
+    elif backend_name == "sendgrid":
+        backend = SendGridBackend(API_KEY, target)
     else:
         backend = OutboxBackend(data_dir / "outbox")
     report = EditionSender(runtime.sessions, backend, settings, SystemClock()).send(edition_id)
@@ -204,28 +216,68 @@ def run_baseline(message: Path, count: int, port: int) -> dict[str, Any]:
     }
 
 
-def profile_smtp_send(contacts: int) -> None:
-    """cProfile over the prepare and SMTP send of one edition, in this process."""
-    import cProfile
-    import pstats
+def run_sendgrid_baseline(sample: Path, count: int, url: str) -> dict[str, Any]:
+    """Child process: a pre-built request body, posted until it carried count messages."""
+    body = sample.read_text()
+    per_request = len(json.loads(body)["personalizations"])
+    client = SendGridAPIClient(api_key=API_KEY, host=url).client
+    requests = max(1, round(count / per_request))
+    started = time.perf_counter()
+    for _ in range(requests):
+        client.mail.send.post(request_body=body, request_headers={"Content-Type": CONTENT_TYPE})
+    elapsed = time.perf_counter() - started
+    return {
+        "messages": requests * per_request,
+        "send_s": elapsed,
+        "peak_mb": peak_memory_mb(),
+        "request_kb": len(body) // 1024,
+    }
 
-    port = free_port()
-    sink = subprocess.Popen(
-        [sys.executable, str(HERE / "fast_smtp_sink.py"), str(port)], stdout=subprocess.PIPE
-    )
-    assert sink.stdout is not None
-    sink.stdout.readline()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
+
+class Receivers:
+    """The SMTP sink and the SendGrid fake, each in a process of its own."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.sample = workdir / "sendgrid-sample.json"
+        port = free_port()
+        self._sink = subprocess.Popen(
+            [sys.executable, str(HERE / "fast_smtp_sink.py"), str(port)], stdout=subprocess.PIPE
+        )
+        self.smtp_url = f"smtp://127.0.0.1:{port}"
+        self._fake = subprocess.Popen(
+            [sys.executable, "-m", "tests.sendgrid_fake", "--api-key", API_KEY,
+             "--sample", str(self.sample)],
+            stdout=subprocess.PIPE, cwd=ROOT, text=True,
+        )  # fmt: skip
+        assert self._sink.stdout is not None
+        assert self._fake.stdout is not None
+        self._sink.stdout.readline()
+        self.sendgrid_url = self._fake.stdout.readline().strip()
+
+    def close(self) -> None:
+        for process in (self._sink, self._fake):
+            process.kill()
+            process.wait()
+
+
+def profile_send(backend_name: str, contacts: int) -> None:
+    """pyinstrument over the prepare and send of one edition, in this process."""
+    from pyinstrument import Profiler
+
+    with tempfile.TemporaryDirectory() as tmp:
+        receivers = Receivers(Path(tmp))
+        try:
             url = f"sqlite:///{Path(tmp) / 'commhub.db'}"
             build_database(url, Path(tmp), contacts)
-            profiler = cProfile.Profile()
-            result = profiler.runcall(run_commhub, url, Path(tmp), "smtp", port)
-    finally:
-        sink.kill()
-        sink.wait()
-    print(f"{result['messages']:,} messages, send {result['send_s']:.1f} s")
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+            target = receivers.smtp_url if backend_name == "smtp" else receivers.sendgrid_url
+            profiler = Profiler(interval=0.0005)
+            profiler.start()
+            result = run_commhub(url, Path(tmp), backend_name, target)
+            profiler.stop()
+        finally:
+            receivers.close()
+    print(f"{result['messages']:,} messages, send {result['send_s']:.2f} s")
+    print(profiler.output_text(unicode=False, color=False, show_all=False))
 
 
 def child(*args: str) -> dict[str, Any]:
@@ -277,13 +329,24 @@ class Databases:
         return template
 
 
+CASES = (
+    ("baseline", "baseline: smtplib loop"),
+    ("smtp", "commhub via SMTP"),
+    ("sendgrid-baseline", "baseline: pre-built SendGrid bodies"),
+    ("sendgrid", "commhub via SendGrid"),
+    ("outbox", "commhub via the outbox"),
+)
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
         kind, *rest = sys.argv[2:]
         if kind == "baseline":
             result = run_baseline(Path(rest[0]), int(rest[1]), int(rest[2]))
+        elif kind == "sendgrid-baseline":
+            result = run_sendgrid_baseline(Path(rest[0]), int(rest[1]), rest[2])
         else:
-            result = run_commhub(rest[0], Path(rest[1]), kind, int(rest[2]))
+            result = run_commhub(rest[0], Path(rest[1]), kind, rest[2])
         print(json.dumps(result))
         return
     parser = argparse.ArgumentParser(
@@ -293,75 +356,92 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url", help="PostgreSQL server (default: SQLite)")
     parser.add_argument(
-        "--profile", action="store_true",
-        help="Instead: profile one SMTP send (first --contacts size, SQLite) and print top costs",
+        "--only", choices=["smtp", "sendgrid"], help="run one delivery path and its baseline"
+    )
+    parser.add_argument(
+        "--profile", choices=["smtp", "sendgrid"],
+        help="Instead: profile one send (first --contacts size, SQLite) and print where it goes",
     )  # fmt: skip
     args = parser.parse_args()
     if args.profile:
-        profile_smtp_send(args.contacts[0])
+        profile_send(args.profile, args.contacts[0])
         return
 
-    port = free_port()
-    sink = subprocess.Popen(
-        [sys.executable, str(HERE / "fast_smtp_sink.py"), str(port)], stdout=subprocess.PIPE
-    )
-    assert sink.stdout is not None
-    sink.stdout.readline()
     rows = []
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            workdir = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        receivers = Receivers(workdir)
+        try:
             databases = Databases(args.database_url, workdir)
             for contacts in args.contacts:
                 template = databases.template(contacts)
-                results: dict[str, list[dict[str, Any]]] = {
-                    "baseline": [],
-                    "smtp": [],
-                    "outbox": [],
-                }
+                results: dict[str, list[dict[str, Any]]] = {key: [] for key, _ in CASES}
                 for run in range(args.repeat):
                     run_dir = workdir / f"run-{contacts}-{run}"
                     run_dir.mkdir()
-                    url = databases.fresh(template, run_dir)
-                    results["outbox"].append(child("outbox", url, str(run_dir), str(port)))
-                    sample = max(
-                        (run_dir / "outbox").rglob("*.eml"), key=lambda p: p.stat().st_size
-                    )
-                    size = sample.stat().st_size
-                    messages = results["outbox"][-1]["messages"]
-                    kept = workdir / f"sample-{contacts}.eml"
-                    shutil.copy(sample, kept)
-                    results["baseline"].append(
-                        child("baseline", str(kept), str(messages), str(port))
-                    )
-                    url = databases.fresh(template, run_dir)
-                    results["smtp"].append(child("smtp", url, str(run_dir), str(port)))
-                    shutil.rmtree(run_dir / "outbox")
+                    if args.only != "sendgrid":
+                        run_smtp_cases(databases, template, run_dir, receivers, results)
+                    if args.only != "smtp":
+                        url = databases.fresh(template, run_dir)
+                        results["sendgrid"].append(
+                            child("sendgrid", url, str(run_dir), receivers.sendgrid_url)
+                        )
+                        results["sendgrid-baseline"].append(
+                            child(
+                                "sendgrid-baseline",
+                                str(receivers.sample),
+                                str(results["sendgrid"][-1]["messages"]),
+                                receivers.sendgrid_url,
+                            )
+                        )
                     print(
                         f"{contacts:,} contacts: run {run + 1}/{args.repeat} done", file=sys.stderr
                     )
-                rows.append((contacts, results, size))
-    finally:
-        sink.kill()
-        sink.wait()
+                rows.append(results)
+        finally:
+            receivers.close()
     backend = "postgresql" if args.database_url else "sqlite"
-    print(f"send, {backend}, median of {args.repeat} runs; 2 cores, the sink in its own process")
-    print(f"{'':<34}{'messages':>10}{'msg/s':>9}{'x base':>8}{'prepare s':>11}{'peak MB':>9}")
-    for _contacts, results, size in rows:
-        base_rate = statistics.median(r["messages"] / r["send_s"] for r in results["baseline"])
-        for key, label in (
-            ("baseline", f"baseline: smtplib loop ({size // 1024} KB)"),
-            ("smtp", "commhub via SMTP"),
-            ("outbox", "commhub via the outbox"),
-        ):
+    print(f"send, {backend}, median of {args.repeat} runs; 2 cores, receivers in own processes")
+    print(f"{'':<46}{'messages':>10}{'msg/s':>9}{'x base':>8}{'prepare s':>11}{'peak MB':>9}")
+    for results in rows:
+        base_rate = 0.0
+        for key, label in CASES:
             runs = results[key]
+            if not runs:
+                continue
             rate = statistics.median(r["messages"] / r["send_s"] for r in runs)
+            if key.endswith("baseline"):
+                base_rate = rate
+                label += f" ({runs[0].get('size_kb') or runs[0].get('request_kb')} KB)"
             prepare = statistics.median(r.get("prepare_s", 0.0) for r in runs)
             peak = statistics.median(r["peak_mb"] for r in runs)
+            ratio = f"{rate / base_rate:>8.2f}" if base_rate and key != "outbox" else f"{'':>8}"
             print(
-                f"{label:<34}{runs[0]['messages']:>10,}{rate:>9,.0f}{rate / base_rate:>8.2f}"
+                f"{label:<46}{runs[0]['messages']:>10,}{rate:>9,.0f}{ratio}"
                 f"{prepare:>11.1f}{peak:>9.0f}"
             )
+
+
+def run_smtp_cases(
+    databases: Databases,
+    template: str,
+    run_dir: Path,
+    receivers: Receivers,
+    results: dict[str, list[dict[str, Any]]],
+) -> None:
+    """The outbox (which also yields a real message to replay), its baseline, and SMTP."""
+    url = databases.fresh(template, run_dir)
+    results["outbox"].append(child("outbox", url, str(run_dir), ""))
+    sample = max((run_dir / "outbox").rglob("*.eml"), key=lambda p: p.stat().st_size)
+    kept = run_dir / "sample.eml"
+    shutil.copy(sample, kept)
+    port = receivers.smtp_url.rsplit(":", 1)[1]
+    messages = results["outbox"][-1]["messages"]
+    results["baseline"].append(child("baseline", str(kept), str(messages), port))
+    results["baseline"][-1]["size_kb"] = kept.stat().st_size // 1024
+    url = databases.fresh(template, run_dir)
+    results["smtp"].append(child("smtp", url, str(run_dir), receivers.smtp_url))
+    shutil.rmtree(run_dir / "outbox")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -18,7 +20,8 @@ from commhub.errors import SettingsError
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
 # The delivery back ends COMMHUB_DELIVERY may name; wiring.build_delivery_backend builds them.
-DELIVERY_BACKENDS = ("outbox", "smtp")
+DELIVERY_BACKENDS = ("outbox", "smtp", "sendgrid")
+SENDGRID_HOST = "https://api.sendgrid.com"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class Settings:
     unsubscribe_mailto: str | None = field(
         default=None, metadata=_env("COMMHUB_UNSUBSCRIBE_MAILTO")
     )
+    # SendGrid's API base URL: https://api.eu.sendgrid.com for EU data residency.
+    sendgrid_host: str = field(default=SENDGRID_HOST, metadata=_env("COMMHUB_SENDGRID_HOST"))
 
     @property
     def secret_key(self) -> str:
@@ -79,10 +84,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         base_url=_base_url(env.get("COMMHUB_BASE_URL", "").strip() or Settings.base_url),
         org_name=env.get("COMMHUB_ORG_NAME", "").strip() or Settings.org_name,
         postal_address=env.get("COMMHUB_POSTAL_ADDRESS", "").strip(),
-        sendgrid_api_key=env.get("SENDGRID_API_KEY", "").strip() or None,
+        sendgrid_api_key=_sendgrid_api_key(env),
         delivery=_delivery(env),
         smtp_url=_smtp_url(env),
         unsubscribe_mailto=_mailto(env.get("COMMHUB_UNSUBSCRIBE_MAILTO", "").strip()),
+        sendgrid_host=_sendgrid_host(env.get("COMMHUB_SENDGRID_HOST", "").strip()),
     )
 
 
@@ -93,6 +99,48 @@ def _delivery(env: Mapping[str, str]) -> str:
             "COMMHUB_DELIVERY", f'"{delivery}" is not one of: {", ".join(DELIVERY_BACKENDS)}'
         )
     return delivery
+
+
+def _sendgrid_api_key(env: Mapping[str, str]) -> str | None:
+    key = env.get("SENDGRID_API_KEY", "").strip() or None
+    if key is None and _delivery(env) == "sendgrid":
+        raise SettingsError("SENDGRID_API_KEY", "required when COMMHUB_DELIVERY=sendgrid")
+    if key is not None and not _API_KEY.fullmatch(key):
+        # It goes into an HTTP header; the message never shows it.
+        raise SettingsError(
+            "SENDGRID_API_KEY", "holds characters an API key cannot (spaces, quotes, non-ASCII)"
+        )
+    return key
+
+
+_API_KEY = re.compile(r"[A-Za-z0-9._\-]+")
+
+
+def _sendgrid_host(raw: str) -> str:
+    """An http(s) base URL; plain http only to this machine, since the API key goes with it."""
+    if not raw:
+        return SENDGRID_HOST
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _port_ok(parts):
+        raise SettingsError("COMMHUB_SENDGRID_HOST", f"not an http(s) URL with a host: {raw!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise SettingsError("COMMHUB_SENDGRID_HOST", f"must be only scheme, host and port: {raw!r}")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise SettingsError(
+            "COMMHUB_SENDGRID_HOST",
+            f"use https:// for {parts.hostname}: the API key must not travel unencrypted",
+        )
+    return raw.rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether host names this machine (a relay or fake API where plain text is safe)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _smtp_url(env: Mapping[str, str]) -> str | None:

@@ -29,6 +29,7 @@ from commhub.errors import Conflict, EditionUnderWay, NotFound
 from commhub.message_store import (
     QueuedMessage,
     counts_by_role_set,
+    grouped_by_role_set,
     messages_in,
     queue_messages,
     requeue,
@@ -157,7 +158,9 @@ def prepare_edition(
             preparation.role_sets[key] += 1
             yield QueuedMessage(member.contact_id, key, member.skip_reason)
 
-    preparation.counts = queue_messages(session, edition.id, series.channel, messages(), now)
+    preparation.counts = queue_messages(
+        session, edition.id, series.channel, grouped_by_role_set(messages()), now
+    )
     edition.prepared_at = now
     edition.recipient_count = sum(preparation.counts.values())
     edition.notes = _notes(preparation)

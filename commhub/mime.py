@@ -17,6 +17,7 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
+from typing import NamedTuple
 
 from commhub.placeholders import Personalisable
 
@@ -26,20 +27,39 @@ MAX_QP_LINE = 76
 
 
 @dataclass(frozen=True)
+class Mailbox:
+    """A name and an address, as a From or Reply-To names them."""
+
+    name: str
+    address: str
+
+    @property
+    def header(self) -> str:
+        """The header value, with a non-ASCII name encoded."""
+        return formatted_sender(self.name, self.address)
+
+
+@dataclass(frozen=True)
 class Envelope:
     """What every message of an edition shares: sender, replies, the Message-ID domain."""
 
-    from_header: str
-    from_address: str
-    reply_to: str | None
+    sender: Mailbox
+    reply_to: Mailbox | None
     message_id_domain: str
     # Tells this installation's Message-IDs from another's with the same domain.
     installation: str
     unsubscribe_mailto: str | None = None
 
+    @property
+    def from_address(self) -> str:
+        return self.sender.address
 
-@dataclass(frozen=True)
-class Recipient:
+    @property
+    def from_header(self) -> str:
+        return self.sender.header
+
+
+class Recipient(NamedTuple):
     """The per-contact part of a message's headers."""
 
     message_id: int
@@ -58,6 +78,20 @@ def message_id_header(envelope: Envelope, recipient: Recipient) -> str:
     )
 
 
+# RFC 8058: with this header, mailbox providers unsubscribe with one POST to the URL.
+LIST_UNSUBSCRIBE_POST = "List-Unsubscribe=One-Click"
+
+
+def list_unsubscribe(envelope: Envelope, recipient: Recipient) -> str:
+    """The List-Unsubscribe header: the one-click URL, and a mailto when one is configured."""
+    unsubscribe = f"<{recipient.unsubscribe_url}>"
+    if envelope.unsubscribe_mailto:
+        unsubscribe += (
+            f", <mailto:{envelope.unsubscribe_mailto}?subject=unsubscribe%20{recipient.token}>"
+        )
+    return unsubscribe
+
+
 def build_message(
     envelope: Envelope,
     recipient: Recipient,
@@ -67,11 +101,7 @@ def build_message(
     date: datetime,
 ) -> bytes:
     """The whole message, headers and body, with CRLF line endings."""
-    unsubscribe = f"<{recipient.unsubscribe_url}>"
-    if envelope.unsubscribe_mailto:
-        unsubscribe += (
-            f", <mailto:{envelope.unsubscribe_mailto}?subject=unsubscribe%20{recipient.token}>"
-        )
+    unsubscribe = list_unsubscribe(envelope, recipient)
     headers = [
         f"From: {envelope.from_header}",
         f"To: {_address_header(recipient.name, recipient.address)}",
@@ -80,10 +110,10 @@ def build_message(
         f"Message-ID: {message_id_header(envelope, recipient)}",
     ]
     if envelope.reply_to:
-        headers.append(f"Reply-To: {envelope.reply_to}")
+        headers.append(f"Reply-To: {envelope.reply_to.header}")
     headers += [
         f"List-Unsubscribe: {unsubscribe}",
-        "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        f"List-Unsubscribe-Post: {LIST_UNSUBSCRIBE_POST}",
     ]
     head = "\r\n".join(headers).encode("utf-8") + CRLF
     return head + body.fill(tags)

@@ -13,9 +13,10 @@ tag alike in all three parts, so one tag cannot serve both):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
+from typing import NamedTuple
 
 FIELDS = ("first_name", "last_name", "greeting_name", "email", "partner", "token")
 RAW_SUFFIX = ".raw"
@@ -23,6 +24,12 @@ RAW_SUFFIX = ".raw"
 # item's title) stays inert text instead of putting an unescaped name into the page.
 _HTML_TAG = re.compile(r"%%(?:" + "|".join(FIELDS) + r")%%")
 _RAW_TAG = re.compile(r"%%(?:" + "|".join(FIELDS) + r")\.raw%%")
+
+
+def inert_raw_tags(html: str) -> str:
+    """The HTML with its raw tags made plain text (`%` as `&#37;`), so that a provider that
+    fills tags itself, in every part, never puts an unescaped value into HTML."""
+    return _RAW_TAG.sub(lambda tag: "&#37;" + tag.group(0)[1:], html)
 
 
 def html_placeholder(field: str) -> str:
@@ -52,8 +59,22 @@ def _check(field: str) -> None:
         raise ValueError(f"unknown placeholder field {field!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class ContactValues:
+# (tag, field, HTML-escaped?) for each tag a compiled message holds: worked out once.
+SubstitutionPlan = tuple[tuple[str, str, bool], ...]
+
+
+def substitution_plan(tags: Iterable[str]) -> SubstitutionPlan:
+    """How to fill each of these tags."""
+    plan = []
+    for tag in sorted(set(tags)):
+        name = tag.removeprefix("%%").removesuffix("%%")
+        field = name.removesuffix(RAW_SUFFIX)
+        _check(field)
+        plan.append((tag, field, field == name))
+    return tuple(plan)
+
+
+class ContactValues(NamedTuple):
     """The per-contact values a compiled message is filled with."""
 
     first_name: str
@@ -65,6 +86,13 @@ class ContactValues:
     @property
     def greeting_name(self) -> str:
         return self.first_name or "there"
+
+    def substitutions(self, plan: SubstitutionPlan) -> dict[str, str]:
+        """The planned tags mapped to this contact's text: what a message using them needs."""
+        return {
+            tag: escape(getattr(self, field), quote=True) if escaped else getattr(self, field)
+            for tag, field, escaped in plan
+        }
 
     def tags(self) -> dict[str, str]:
         """Every tag, both forms, mapped to the text that replaces it (SendGrid's substitutions)."""

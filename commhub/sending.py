@@ -20,9 +20,11 @@ import random
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
@@ -46,13 +48,14 @@ from commhub.links import LinkKind, message_link
 from commhub.message_store import (
     ClaimedMessage,
     StatusUpdate,
-    claim_batch,
+    claim_peeked,
     earliest_retry,
     mark_in_doubt,
+    peek_batch,
     record_updates,
     status_counts,
 )
-from commhub.mime import Envelope, Recipient, formatted_sender
+from commhub.mime import Envelope, Mailbox, Recipient
 from commhub.models import (
     Channel,
     Edition,
@@ -108,9 +111,8 @@ def envelope_for(series: Series, settings: Settings) -> Envelope:
     name, address = parseaddr(series.from_address)
     reply_name, reply_address = parseaddr(series.reply_to or "")
     return Envelope(
-        from_header=formatted_sender(name, address),
-        from_address=address,
-        reply_to=formatted_sender(reply_name, reply_address) if reply_address else None,
+        sender=Mailbox(name, address),
+        reply_to=Mailbox(reply_name, reply_address) if reply_address else None,
         message_id_domain=address.rpartition("@")[2],
         installation=installation_id(settings.secret_key),
         unsubscribe_mailto=settings.unsubscribe_mailto,
@@ -199,10 +201,15 @@ class EditionSender:
             channel = edition.series.channel
             contents = load_contents(session, edition, self.settings)
         try:
-            with _Heartbeat(
-                self.sessions, edition_id, self.owner, self.clock, self.policy.lease_seconds
+            with (
+                _Heartbeat(
+                    self.sessions, edition_id, self.owner, self.clock, self.policy.lease_seconds
+                ),
+                # The back end works in a thread of its own, so that the next batch can be
+                # read and personalised while it waits for the network.
+                ThreadPoolExecutor(1, thread_name_prefix=f"deliver-{edition_id}") as deliverer,
             ):
-                self._run(edition_id, channel, contents, report)
+                self._run(edition_id, channel, contents, report, deliverer)
         finally:
             with session_scope(self.sessions) as session:
                 release_lease(session, edition_id, self.owner)
@@ -215,10 +222,12 @@ class EditionSender:
         channel: Channel,
         contents: dict[str, MessageContent],
         report: SendReport,
+        deliverer: ThreadPoolExecutor,
     ) -> None:
         failure_run = 0
         deferrals = 0
         outage_since: datetime | None = None
+        ahead: _ReadAhead | None = None
         while True:
             now = self.clock.now()
             with session_scope(self.sessions) as session:
@@ -228,21 +237,33 @@ class EditionSender:
                     return
                 if not renew_lease(session, edition_id, self.owner, now, self.policy.lease_seconds):
                     raise Conflict(f"edition {edition_id}: another process took over the send")
-                batch, skipped = claim_batch(
-                    session, edition_id, channel, now, self.backend.max_batch
-                )
+                if ahead is not None and (now - ahead.read_at).total_seconds() > READ_AHEAD_AGE:
+                    ahead = None  # read before a wait: who may be sent to is read afresh
+                peeked = ahead.peeked if ahead else self._peek(session, edition_id, now)
+                batch, skipped = claim_peeked(session, peeked, channel, now)
+            personalised = ahead.outgoing if ahead else {}
+            ahead = None
             if skipped:
                 self.progress(skipped)
             if not batch:
                 if self._finish_or_wait(edition_id, report):
                     return
                 continue
-            outgoing = [self._outgoing(edition_id, claimed, contents) for claimed in batch]
-            blocked: BackendBlocked | None = None
+            outgoing = [
+                personalised.get(claimed.message_id)
+                or self._outgoing(edition_id, claimed, contents)
+                for claimed in batch
+            ]
+            delivery = deliverer.submit(self._deliver, outgoing)
+            # While the back end works, read and personalise the next batch. None of it is
+            # claimed until this batch's outcome is recorded, so a crash still leaves at most
+            # one batch in doubt.
+            read_error: Exception | None = None
             try:
-                results = self.backend.send(outgoing)
-            except BackendBlocked as exc:
-                results, blocked = exc.results, exc
+                ahead = self._read_ahead(edition_id, contents)
+            except Exception as exc:  # raised once this batch's outcome is recorded
+                read_error = exc
+            results, blocked = delivery.result()
             now = self.clock.now()
             updates, outcomes, failure_run, longest_run = self._updates(
                 batch, results, now, failure_run, blocked
@@ -261,21 +282,50 @@ class EditionSender:
                 if (now - outage_since).total_seconds() >= self.policy.max_outage:
                     detail = next(r.detail for r in results if r.outcome is Outcome.DEFERRED)
                     pause_reason = (
-                        f"the {self.backend.name} back end has been unreachable since "
+                        f"the {self.backend.name} back end has taken nothing since "
                         f"{outage_since:%Y-%m-%d %H:%M} UTC: {detail}"
                     )
             self._record(edition_id, updates, now, pause_reason)
             self.progress(sum(1 for u in updates if u.status in _FINAL))
+            if read_error is not None:
+                raise read_error
             if pause_reason:
                 report.state, report.reason = EditionState.PAUSED, pause_reason
                 return
             if deferrals:
+                deferred = [r for r in results if r.outcome is Outcome.DEFERRED]
+                # At least as long as the back end asks (a rate limit's reset time).
+                asked = max((r.retry_after or 0.0 for r in deferred), default=0.0)
                 delay = retry_delay(
-                    deferrals, self.policy.outage_base, self.policy.outage_cap, self.rng
+                    deferrals, self.policy.outage_base, self.policy.outage_cap, self.rng, asked
                 )
-                detail = next(r.detail for r in results if r.outcome is Outcome.DEFERRED)
+                detail = deferred[0].detail
                 self.notice(f"{detail}; trying again in {delay:.0f} s")
                 self._wait(delay)
+
+    def _deliver(
+        self, outgoing: list[OutgoingMessage]
+    ) -> tuple[list[DeliveryResult], BackendBlocked | None]:
+        try:
+            return self.backend.send(outgoing), None
+        except BackendBlocked as exc:
+            return exc.results, exc
+
+    def _peek(self, session: Session, edition_id: int, now: datetime) -> list[ClaimedMessage]:
+        return peek_batch(session, edition_id, now, self.backend.max_batch)
+
+    def _read_ahead(
+        self, edition_id: int, contents: dict[str, MessageContent]
+    ) -> _ReadAhead | None:
+        """The next batch, read and personalised but not claimed; None if the read failed
+        (it is read again after this batch is recorded)."""
+        try:
+            with session_scope(self.sessions) as session:
+                peeked = self._peek(session, edition_id, self.clock.now())
+        except OperationalError:
+            return None
+        outgoing = {c.message_id: self._outgoing(edition_id, c, contents) for c in peeked}
+        return _ReadAhead(peeked, outgoing, self.clock.now())
 
     def _record(
         self, edition_id: int, updates: list[StatusUpdate], now: datetime, pause_reason: str | None
@@ -286,6 +336,7 @@ class EditionSender:
             try:
                 with session_scope(self.sessions) as session:
                     record_updates(session, updates, now)
+                    _alert_doubt(session, edition_id, updates, now)
                     if pause_reason:
                         _pause(session, edition_id, pause_reason, now)
                 return
@@ -419,6 +470,19 @@ class EditionSender:
 RECORD_ATTEMPTS = 5
 
 
+class _ReadAhead(NamedTuple):
+    """The next batch, read while the back end worked on this one."""
+
+    peeked: list[ClaimedMessage]
+    outgoing: dict[int, OutgoingMessage]
+    read_at: datetime
+
+
+# Seconds a read-ahead batch stays good (whether its contacts may be sent to is asked
+# again when it is claimed; their names are not).
+READ_AHEAD_AGE = 5.0
+
+
 class _Heartbeat:
     """Renews the edition's lease from a thread while a batch is with the back end, so
     that a slow relay never lets another sender take over a live send."""
@@ -456,6 +520,21 @@ class _Heartbeat:
 
 
 _FINAL = frozenset({MessageStatus.SENT, MessageStatus.FAILED, MessageStatus.UNKNOWN})
+
+
+def _alert_doubt(
+    session: Session, edition_id: int, updates: Sequence[StatusUpdate], now: datetime
+) -> None:
+    """Messages the back end may have taken without saying so need a person's decision."""
+    doubtful = [u for u in updates if u.status is MessageStatus.UNKNOWN]
+    if doubtful:
+        raise_alert(
+            session, DOUBT_ALERT, f"edition {edition_id}: in doubt: {doubtful[0].detail}",
+            f"The back end may have taken some messages of edition {edition_id} without "
+            f"answering. List them with `commhub editions show {edition_id}`; once you know "
+            f"they did not arrive, `commhub editions resend-unknown {edition_id}`.",
+            now, edition_id,
+        )  # fmt: skip
 
 
 def _pause(session: Session, edition_id: int, reason: str, now: datetime) -> None:

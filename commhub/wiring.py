@@ -13,6 +13,7 @@ from commhub.config import Settings, check_smtp_url
 from commhub.db import make_engine, make_session_factory
 from commhub.delivery import DeliveryBackend
 from commhub.delivery.outbox import OutboxBackend
+from commhub.delivery.sendgrid import SendGridBackend
 from commhub.delivery.smtp import SmtpBackend
 from commhub.render import Renderer
 from commhub.resources import templates_dir
@@ -49,6 +50,9 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
 
 def build_delivery_backend(settings: Settings) -> DeliveryBackend:
     """The back end COMMHUB_DELIVERY names."""
+    if settings.delivery == "sendgrid":
+        assert settings.sendgrid_api_key is not None  # load_settings requires it for sendgrid
+        return SendGridBackend(settings.sendgrid_api_key, settings.sendgrid_host)
     if settings.delivery == "smtp":
         assert settings.smtp_url is not None  # load_settings requires it for smtp
         return SmtpBackend(check_smtp_url(settings.smtp_url))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from commhub.clock import Clock
 from commhub.db import session_scope
-from commhub.delivery import DeliveryBackend
+from commhub.delivery import DeliveryBackend, MessageContent, OutgoingMessage
 from commhub.editions import Preparation, prepare_edition, start_edition
+from commhub.mime import Envelope, Mailbox, Recipient
 from commhub.models import (
     Audience,
     Channel,
@@ -29,7 +30,8 @@ from commhub.models import (
     Partner,
     Series,
 )
-from commhub.render import Renderer
+from commhub.placeholders import ContactValues, Personalisable
+from commhub.render import CompiledMessage, Renderer
 from commhub.resources import templates_dir
 from commhub.sending import EditionSender, SendPolicy, SendReport
 from commhub.wiring import Runtime
@@ -189,6 +191,15 @@ class World:
                 session, edition, self.clock.now(), self.renderer, self.runtime.settings
             )
 
+    def newsletter_to(self, *emails: str, first_names: Sequence[str] = ()) -> int:
+        """A prepared edition of a sales newsletter for these contacts; returns its id."""
+        self.series(audiences=["sales"])
+        self.item("price-update", ["sales"], title="Q1 price update")
+        for index, address in enumerate(emails):
+            name = first_names[index] if index < len(first_names) else "Pat"
+            self.contact(address, ["sales"], first_name=name)
+        return self.prepare().edition.id
+
     def send(
         self,
         edition_id: int,
@@ -224,3 +235,43 @@ def _audiences(session: Session, slugs: list[str]) -> list[Audience]:
 
 def default_renderer() -> Renderer:
     return Renderer(templates_dir())
+
+
+# A compiled role set and its messages, for back ends tested without a database.
+SAMPLE_ENVELOPE = Envelope(
+    sender=Mailbox("Partner Team", "team@vendor.example"),
+    reply_to=Mailbox("Help", "help@vendor.example"),
+    message_id_domain="vendor.example",
+    installation="abc123",
+    unsubscribe_mailto="leave@vendor.example",
+)
+
+
+def compiled_content(
+    envelope: Envelope = SAMPLE_ENVELOPE,
+    html: str = "<p>Hi %%greeting_name%% & co</p><a href='/u/%%token%%'>x</a>",
+) -> MessageContent:
+    """A sales role set of edition 4 with placeholders in every part."""
+    return MessageContent(
+        4,
+        "sales",
+        envelope,
+        CompiledMessage(
+            subject=Personalisable.parse("News for %%first_name.raw%%", html=False),
+            html=Personalisable.parse(html, html=True),
+            text=Personalisable.parse("Hi %%greeting_name.raw%%\n/u/%%token.raw%%", html=False),
+        ),
+    )
+
+
+def outgoing_message(
+    message_id: int, email: str, shared: MessageContent, first_name: str = "Ana"
+) -> OutgoingMessage:
+    token = f"T{message_id}"
+    return OutgoingMessage(
+        Recipient(
+            message_id, 4, email, f"{first_name} Silva", f"https://hub.example/u/{token}", token
+        ),
+        shared,
+        ContactValues(first_name, "Silva", email, "Acme & Sons", token),
+    )

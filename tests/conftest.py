@@ -24,6 +24,7 @@ from commhub.db import Base, session_scope
 from commhub.resources import audiences_dir
 from commhub.wiring import Runtime, build_runtime
 from tests.builders import FixedClock, World, default_renderer
+from tests.sendgrid_fake import FakeSendGrid
 from tests.smtp_sink import SmtpSink
 
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
@@ -131,3 +132,11 @@ def smtp_sink() -> Iterator[SmtpSink]:
     sink = SmtpSink.start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def sendgrid_fake() -> Iterator[FakeSendGrid]:
+    """A local fake of SendGrid's Mail Send API on a free loopback port."""
+    fake = FakeSendGrid().start()
+    yield fake
+    fake.stop()

@@ -1,6 +1,6 @@
 """The delivery seam: what a back end is handed, what it answers, and the protocol between.
 
-One module per back end (outbox, smtp; SendGrid next), each a DeliveryBackend. The sending
+One module per back end (outbox, smtp, sendgrid), each a DeliveryBackend. The sending
 code never knows which one it talks to; wiring.build_delivery_backend picks it from the
 settings.
 """
@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from commhub.errors import DeliveryError
 from commhub.mime import Envelope, MimeBody, Recipient, build_message
-from commhub.placeholders import ContactValues
+from commhub.placeholders import ContactValues, SubstitutionPlan, substitution_plan
 from commhub.render import CompiledMessage
 
 
@@ -32,13 +31,18 @@ class MessageContent:
         self.compiled = compiled
 
     @cached_property
+    def substitution_plan(self) -> SubstitutionPlan:
+        """How to fill every placeholder the subject, text and HTML hold."""
+        compiled = self.compiled
+        return substitution_plan((*compiled.subject.tags, *compiled.text.tags, *compiled.html.tags))
+
+    @cached_property
     def mime(self) -> MimeBody:
         """The body encoded once, for back ends that send whole RFC 5322 messages."""
         return MimeBody(self.compiled.text, self.compiled.html)
 
 
-@dataclass(frozen=True, slots=True)
-class OutgoingMessage:
+class OutgoingMessage(NamedTuple):
     """One message for one contact: shared content plus the contact's values."""
 
     recipient: Recipient
@@ -64,14 +68,15 @@ class OutgoingMessage:
 
 class Outcome(enum.StrEnum):
     SENT = "sent"  # the back end accepted the message
-    RETRY = "retry"  # refused for now (a 4xx); try again later; counts as an attempt
-    DEFERRED = "deferred"  # never attempted (the connection failed first); no attempt spent
-    FAILED = "failed"  # refused for good (a 5xx), with the reason
+    RETRY = "retry"  # refused for now (SMTP 4xx); try again later; counts as an attempt
+    # Not taken, through no fault of the message (no connection, a rate limit, a provider's
+    # 5xx): tried again without spending an attempt.
+    DEFERRED = "deferred"
+    FAILED = "failed"  # refused for good (SMTP 5xx, SendGrid's 400 for it), with the reason
     UNKNOWN = "unknown"  # the data left and no answer came: in doubt, never resent silently
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
+class DeliveryResult(NamedTuple):
     message_id: int
     outcome: Outcome
     detail: str = ""

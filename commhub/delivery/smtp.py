@@ -16,7 +16,6 @@ answer can be told apart:
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import re
 import smtplib
 import socket
@@ -24,7 +23,7 @@ import ssl
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from commhub.config import SmtpUrl
+from commhub.config import SmtpUrl, is_loopback
 from commhub.db import utcnow
 from commhub.delivery import BackendBlocked, DeliveryResult, Outcome, OutgoingMessage
 
@@ -181,7 +180,7 @@ class SmtpBackend:
                 client.ehlo()
                 encrypted = True
             if url.username:
-                if not encrypted and not _is_loopback(url.host):
+                if not encrypted and not is_loopback(url.host):
                     raise BackendBlocked(
                         f"{url.host} offers no STARTTLS: refusing to send the password unencrypted"
                     )
@@ -214,15 +213,6 @@ def _dot_stuffed(data: bytes) -> bytes:
     if data.startswith(b".") or b"\r\n." in data:
         return _LEADING_DOT.sub(b"..", data)
     return data
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _describe(exc: BaseException) -> str:

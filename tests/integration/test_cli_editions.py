@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_cli import Commhub
+from tests.sendgrid_fake import FakeSendGrid
 
 REPO = Path(__file__).parents[2]
 
@@ -151,3 +152,51 @@ def test_resume_with_nothing_to_resume_says_so(ready: Commhub) -> None:
     result = ready("editions", "resume", "--all")
     assert result.exit_code == 0
     assert "no edition to resume" in result.stdout
+
+
+def sendgrid_env(fake: FakeSendGrid) -> dict[str, str]:
+    return {
+        "COMMHUB_DELIVERY": "sendgrid",
+        "SENDGRID_API_KEY": fake.api_key,
+        "COMMHUB_SENDGRID_HOST": fake.url,
+    }
+
+
+def test_the_demo_newsletter_goes_through_sendgrid_in_few_requests(
+    ready: Commhub, sendgrid_fake: FakeSendGrid
+) -> None:
+    sent = ready("editions", "send", "partner-newsletter", "--now", **sendgrid_env(sendgrid_fake))
+
+    assert sent.exit_code == 0, sent.output
+    [listed] = json.loads(ready("editions", "list", "--format", "json").stdout)
+    assert (
+        listed["messages"]["sent"] == listed["recipients"] == sum(sendgrid_fake.counts().values())
+    )
+    assert max(sendgrid_fake.counts().values()) == 1
+    # One request per role set: the demo's contacts hold a handful of role combinations.
+    requests = sendgrid_fake.requests()
+    assert len({r["content"][1]["value"] for r in requests}) == len(requests)
+    assert len(requests) < listed["recipients"] / 10
+
+
+def test_a_test_send_through_sendgrid(ready: Commhub, sendgrid_fake: FakeSendGrid) -> None:
+    result = ready("editions", "test", "partner-newsletter", "--to", "me@vendor.example",
+                   **sendgrid_env(sendgrid_fake))  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "via sendgrid" in result.stdout
+    [request] = sendgrid_fake.requests()
+    assert request["subject"].startswith("[Test] Partner Newsletter")
+    assert request["personalizations"][0]["to"] == [{"email": "me@vendor.example"}]
+
+
+def test_a_refused_api_key_pauses_the_send_with_exit_3(
+    ready: Commhub, sendgrid_fake: FakeSendGrid
+) -> None:
+    env = {**sendgrid_env(sendgrid_fake), "SENDGRID_API_KEY": "SG.revoked"}
+
+    result = ready("editions", "send", "partner-newsletter", "--now", **env)
+
+    assert result.exit_code == 3
+    assert "the API key was refused (SENDGRID_API_KEY)" in result.stderr
+    assert "commhub editions release 1" in ready("alerts", "list").stdout

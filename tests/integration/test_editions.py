@@ -16,6 +16,7 @@ from commhub.models import (
     EditionItem,
     EditionRender,
     EditionState,
+    Message,
     MessageStatus,
     SkipReason,
 )
@@ -312,3 +313,23 @@ def test_an_email_long_enough_for_gmail_to_clip_is_named(world: World) -> None:
     assert set(preparation.too_long) == {"sales"}
     assert preparation.too_long["sales"] > 102_000
     assert preparation.edition.notes["too_long"] == preparation.too_long
+
+
+def test_messages_are_queued_with_each_role_set_together(world: World) -> None:
+    world.series(audiences=["sales", "technical"])
+    world.item("price-update", ["sales"])
+    world.item("api-guide", ["technical"])
+    for n in range(6):  # contacts alternate between the two role sets
+        world.contact(f"c{n}@p.example", ["sales"] if n % 2 else ["technical"])
+    world.contact("gone@p.example", ["sales"], status=ContactStatus.UNSUBSCRIBED)
+
+    edition_id = world.prepare().edition.id
+
+    with world.session() as session:
+        rows = session.execute(
+            select(Message.role_set, Message.status)
+            .where(Message.edition_id == edition_id)
+            .order_by(Message.id)
+        ).all()
+    assert [role_set for role_set, _ in rows] == ["sales"] * 4 + ["technical"] * 3
+    assert sum(status is MessageStatus.SKIPPED for _, status in rows) == 1

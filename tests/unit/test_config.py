@@ -160,3 +160,23 @@ def test_unknown_delivery_and_bad_mailto_are_refused(tmp_path: Path) -> None:
         }
     )
     assert settings.unsubscribe_mailto == "Leave@vendor.example"
+
+
+def test_sendgrid_delivery_needs_a_key_and_a_safe_host(tmp_path: Path) -> None:
+    base = {"COMMHUB_DATA_DIR": str(tmp_path), "COMMHUB_DELIVERY": "sendgrid"}
+    with pytest.raises(SettingsError, match="SENDGRID_API_KEY: required when"):
+        load_settings(base)
+    keyed = {**base, "SENDGRID_API_KEY": "SG.secret-key"}
+    settings = load_settings(keyed)
+    assert (settings.delivery, settings.sendgrid_host) == ("sendgrid", "https://api.sendgrid.com")
+    assert "SG.secret-key" not in repr(settings)
+    eu = load_settings({**keyed, "COMMHUB_SENDGRID_HOST": "https://api.eu.sendgrid.com/"})
+    assert eu.sendgrid_host == "https://api.eu.sendgrid.com"
+    local = load_settings({**keyed, "COMMHUB_SENDGRID_HOST": "http://127.0.0.1:8025"})
+    assert local.sendgrid_host == "http://127.0.0.1:8025"
+    # The key travels in a header: plain http only to this machine.
+    with pytest.raises(SettingsError, match=r"COMMHUB_SENDGRID_HOST: use https:// for sg\.example"):
+        load_settings({**keyed, "COMMHUB_SENDGRID_HOST": "http://sg.example"})
+    for bad in ("api.sendgrid.com", "ftp://api.sendgrid.com", "https://h.example/v3/mail"):
+        with pytest.raises(SettingsError, match="COMMHUB_SENDGRID_HOST"):
+            load_settings({**keyed, "COMMHUB_SENDGRID_HOST": bad})

@@ -13,13 +13,12 @@ from typing import cast
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commhub.mime import Envelope, MimeBody, Recipient, build_message
+from commhub.mime import Envelope, Mailbox, MimeBody, Recipient, build_message
 from commhub.placeholders import ContactValues, Personalisable
 
 ENVELOPE = Envelope(
-    from_header="Partner Team <team@vendor.example>",
-    from_address="team@vendor.example",
-    reply_to="help@vendor.example",
+    sender=Mailbox("Partner Team", "team@vendor.example"),
+    reply_to=Mailbox("", "help@vendor.example"),
     message_id_domain="vendor.example",
     installation="abc123",
     unsubscribe_mailto="unsubscribe@vendor.example",

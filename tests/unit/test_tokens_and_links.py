@@ -60,3 +60,15 @@ def test_the_fast_signer_makes_exactly_the_tokens_itsdangerous_makes(
     reference = URLSafeSerializer([OLD_KEY, KEY], salt=f"commhub.{purpose.value}.v1")
     assert tokens.sign(object_id) == reference.dumps(object_id)
     assert tokens.read(tokens.sign(object_id)) == object_id
+
+
+def test_signing_takes_the_direct_path_once_it_proved_identical(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tokens = message_tokens([KEY])
+
+    def unused(*_args: object) -> str:
+        raise AssertionError("itsdangerous' dumps is the slow path")
+
+    monkeypatch.setattr(tokens._serializer, "dumps", unused)
+    assert message_tokens([KEY]).read(tokens.sign(42)) == 42

@@ -97,7 +97,7 @@ def build_database(url: str, data_dir: Path, contacts: int) -> None:
                 name="Partner Newsletter",
                 channel=Channel.NEWSLETTER,
                 all_audiences=True,
-                cadence="monthly",
+                cadence="monthly on day 1 at 09:00",
                 timezone="Europe/London",
                 subject="{{ series.name }}: news for {{ contact.first_name }}",
                 from_address="Partner Team <partners@northwind.example>",

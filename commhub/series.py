@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from commhub.addresses import InvalidAddress, normalise_address
 from commhub.audiences import audience_slugs, read_audience_list
+from commhub.cadence import CadenceError, parse_cadence
 from commhub.changes import ChangeReport
 from commhub.errors import NotFound, Problem, SeriesError
 from commhub.models import Audience, Channel, Series
@@ -170,7 +171,7 @@ class _EntryReader:
             name=self.text("name", limit=200) or "",
             channel=channel or Channel.NEWSLETTER,
             audiences=self.audiences() if "audiences" not in missing else (),
-            cadence=self.text("cadence", limit=200) or "",
+            cadence=self.cadence() if "cadence" not in missing else "",
             timezone=self.timezone() if "timezone" not in missing else "",
             subject=self.subject() if "subject" not in missing else "",
             from_address=(self.address("from") if "from" not in missing else None) or "",
@@ -193,6 +194,14 @@ class _EntryReader:
         if len(text) > limit:
             self.problem(name, f"longer than {limit} characters")
         return text or None
+
+    def cadence(self) -> str:
+        text = self.text("cadence", limit=200) or ""
+        try:
+            parse_cadence(text)
+        except CadenceError as exc:
+            self.problem("cadence", exc.message)
+        return text
 
     def slug(self) -> str:
         slug = self.text("slug") or ""

@@ -9,15 +9,17 @@ import pytest
 
 PACKAGE = Path(__file__).parents[2] / "commhub"
 DOMAIN_MODULES = [
-    "addresses", "alerts", "audiences", "bootstrap", "changes", "clock", "config", "contacts",
-    "contacts_csv", "content_files", "db", "demo", "editions", "errors", "health", "leases",
-    "library", "links", "markdown", "message_store", "mime", "mjml_compiler", "models",
+    "addresses", "alerts", "audiences", "bootstrap", "cadence", "changes", "clock", "config",
+    "contacts", "contacts_csv", "content_files", "db", "demo", "editions", "errors", "health",
+    "leases", "library", "links", "markdown", "message_store", "mime", "mjml_compiler", "models",
     "overview", "placeholders", "previews", "recipients", "render", "resources", "schema",
     "selection", "sending", "series", "spreadsheet_cells", "subscriptions", "tokens", "users",
     "wiring",
 ]  # fmt: skip
 # Only the composition root picks a concrete delivery back end.
-BACKEND_MODULES = ("commhub.delivery.smtp", "commhub.delivery.outbox")
+BACKEND_MODULES = (
+    "commhub.delivery.smtp", "commhub.delivery.outbox", "commhub.delivery.sendgrid",
+)  # fmt: skip
 FORBIDDEN = (
     "flask",
     "werkzeug",
@@ -58,6 +60,6 @@ def test_only_wiring_knows_the_concrete_back_ends(module: str) -> None:
 
 
 def test_the_delivery_seam_itself_speaks_no_protocol() -> None:
-    for name in ("__init__", "outbox"):
+    for name in ("__init__", "outbox", "sendgrid_payload"):
         imports = imported_modules(PACKAGE / "delivery" / f"{name}.py")
         assert not {i for i in imports if i.split(".")[0] in FORBIDDEN}

@@ -105,7 +105,16 @@ def test_one_run_lists_every_problem_of_an_entry(tmp_path: Path) -> None:
     with pytest.raises(SeriesError) as caught:
         read(tmp_path, text)
     fields = [p.field for p in caught.value.problems]
-    assert fields == ["series[news].channel", "series[news].colour", "series[news].timezone"]
+    assert sorted(fields) == [
+        "series[news].cadence", "series[news].channel", "series[news].colour",
+        "series[news].timezone",
+    ]  # fmt: skip
+
+
+def test_a_cadence_that_cannot_be_read_names_its_bad_part(tmp_path: Path) -> None:
+    text = GOOD.replace("monthly on day 1 at 09:00", "monthly on day 32 at 09:00")
+    with pytest.raises(SeriesError, match=r'series\[news\]\.cadence: "day 32": a day of the month'):
+        read(tmp_path, text)
 
 
 def test_a_subject_naming_something_unknown_is_caught_when_applied(tmp_path: Path) -> None:

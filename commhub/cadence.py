@@ -13,16 +13,21 @@
 Occurrences come from python-dateutil's rrule (RFC 5545 recurrence rules, which an iCalendar
 export can reuse), computed in local wall time and then placed in the series' time zone, so
 09:00 stays 09:00 across daylight saving. A local time that does not exist (the hour clocks
-skip) moves forward by the gap; one that happens twice is the first.
+skip) moves forward by the gap; one that happens twice is the first. BusinessDays moves a
+date that falls on a weekend or a holiday (the `holidays` package's, for a country, plus
+the company's own dates) to the previous or next business day, at the same time of day.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import holidays
 from dateutil.rrule import (
     DAILY,
     FR,
@@ -111,10 +116,69 @@ def parse_cadence(text: str) -> Cadence:
     )
 
 
+class Shift(enum.StrEnum):
+    NONE = "none"
+    PREVIOUS = "previous"  # the business day before
+    NEXT = "next"  # the business day after
+
+
+@dataclass(frozen=True)
+class BusinessDays:
+    """Which days are business days, and where a date that is not one moves."""
+
+    shift: Shift = Shift.NONE
+    country: str | None = None  # ISO 3166 code, optionally with a subdivision: "GB-ENG"
+    company_days: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.country is not None:
+            self._country_holidays(2000)  # an unknown country fails here, not on a send date
+
+    def is_business_day(self, day: date) -> bool:
+        return (
+            day.weekday() < 5
+            and day not in self.company_days
+            and (self.country is None or day not in self._country_holidays(day.year))
+        )
+
+    def shifted(self, day: date) -> date:
+        """The day itself, or the nearest business day in the shift's direction."""
+        if self.shift is Shift.NONE:
+            return day
+        step = timedelta(days=-1 if self.shift is Shift.PREVIOUS else 1)
+        for _ in range(MAX_SHIFT_DAYS):
+            if self.is_business_day(day):
+                return day
+            day += step
+        raise ValueError(f"no business day within {MAX_SHIFT_DAYS} days of {day}")
+
+    def _country_holidays(self, year: int) -> holidays.HolidayBase:
+        assert self.country is not None
+        code, _, subdivision = self.country.partition("-")
+        try:
+            return _holidays(code.upper(), subdivision.upper() or None, year)
+        except NotImplementedError:
+            raise ValueError(f'"{self.country}": no public holidays known for it') from None
+
+
+MAX_SHIFT_DAYS = 14
+
+
+@lru_cache(maxsize=256)
+def _holidays(country: str, subdivision: str | None, year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays(country, subdiv=subdivision, years=year)
+
+
 def next_occurrences(
-    cadence: Cadence, zone: ZoneInfo, after: datetime, count: int, start: date | None = None
+    cadence: Cadence,
+    zone: ZoneInfo,
+    after: datetime,
+    count: int,
+    start: date | None = None,
+    business_days: BusinessDays | None = None,
 ) -> list[datetime]:
-    """The next count times strictly after `after`, in zone, for a series starting on start.
+    """The next count times strictly after `after`, in zone, for a series starting on start,
+    each moved to a business day if business_days says so.
 
     A pure function: the same arguments give the same times, whatever the clock says.
     """
@@ -132,8 +196,12 @@ def next_occurrences(
     for arguments in cadence.rule_arguments():
         rules.rrule(rrule(dtstart=begin, **arguments))  # type: ignore[arg-type]
     found: list[datetime] = []
-    # From a little before: a wall time the clocks skipped is placed after it.
-    for wall in rules.xafter(local_after - timedelta(hours=3), inc=False):
+    days = business_days or BusinessDays()
+    # From a little before: a wall time the clocks skipped, or a date the next business day
+    # moves, may land after `after`.
+    lookback = timedelta(days=MAX_SHIFT_DAYS if days.shift is Shift.NEXT else 0, hours=3)
+    for wall in rules.xafter(local_after - lookback, inc=False):
+        wall = datetime.combine(days.shifted(wall.date()), wall.time())
         placed = _placed(wall, zone)
         if placed > after and (not found or placed > found[-1]):
             found.append(placed)

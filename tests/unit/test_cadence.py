@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from commhub.cadence import CadenceError, next_occurrences, parse_cadence
+from commhub.cadence import (
+    BusinessDays,
+    CadenceError,
+    Shift,
+    next_occurrences,
+    parse_cadence,
+)
 
 LONDON = ZoneInfo("Europe/London")
 AFTER = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday
@@ -315,3 +321,38 @@ def test_cron_sunday_is_0_or_7_and_steps_and_ranges_work() -> None:
     assert [q.strftime("%a %d %H:%M") for q in quarter_hours] == [
         "Tue 24 09:00", "Tue 24 09:15", "Tue 24 09:30", "Tue 24 09:45", "Wed 25 09:00",
     ]  # fmt: skip
+
+
+def shifted(text: str, days: BusinessDays, count: int) -> list[str]:
+    found = next_occurrences(parse_cadence(text), LONDON, AFTER, count, business_days=days)
+    assert {o.strftime("%H:%M") for o in found} == {"09:00"}
+    return [o.date().isoformat() for o in found]
+
+
+def test_a_weekend_date_moves_to_the_previous_or_next_business_day() -> None:
+    text = "monthly on day 15 at 09:00"
+    # 15 May 2027 is a Saturday, 15 August a Sunday.
+    earlier = shifted(text, BusinessDays(Shift.PREVIOUS), 9)
+    assert earlier[5] == "2027-05-14"
+    assert earlier[8] == "2027-08-13"
+    later = shifted(text, BusinessDays(Shift.NEXT), 9)
+    assert later[5] == "2027-05-17"
+    assert later[8] == "2027-08-16"
+    assert shifted(text, BusinessDays(), 9)[5] == "2027-05-15", "no shift: the date stays"
+
+
+def test_holidays_and_the_companys_own_days_are_not_business_days() -> None:
+    text = "monthly on day 25 at 09:00"  # Christmas Day 2026 is a Friday
+    england = BusinessDays(Shift.PREVIOUS, "GB-ENG")
+    assert shifted(text, england, 2) == ["2026-11-25", "2026-12-24"]
+    # Boxing Day (Saturday), Sunday, Boxing Day observed (Monday): Tuesday 29th.
+    assert shifted(text, BusinessDays(Shift.NEXT, "GB-ENG"), 2)[1] == "2026-12-29"
+    closed = BusinessDays(Shift.NEXT, "GB-ENG", frozenset({date(2026, 12, 29)}))
+    assert shifted(text, closed, 2)[1] == "2026-12-30"
+    assert not closed.is_business_day(date(2026, 12, 29))
+    assert closed.is_business_day(date(2026, 12, 31))
+
+
+def test_an_unknown_country_fails_when_the_rule_is_made() -> None:
+    with pytest.raises(ValueError, match='"XX": no public holidays known'):
+        BusinessDays(Shift.NEXT, "XX")

@@ -8,13 +8,15 @@ bodies within SendGrid's limits). What each answer means:
 - 202: every message of the request is sent; X-Message-Id is kept as the provider's id.
 - 400: SendGrid names the personalizations it refuses; those contacts fail alone, with its
   reason, and the rest of the request is sent again at once. A 400 that names no contact
-  (the sender, the content) would refuse everyone: the edition pauses.
-- 401, 403, 413 and any other 4xx: only a person can fix it; the edition pauses.
+  (the sender, the content), or refuses all for what they share, pauses the edition.
+- 401, 403, 413, a redirect (never followed) and any other 4xx: only a person can fix it;
+  the edition pauses.
 - 429: nothing is sent until the time Retry-After or X-RateLimit-Reset gives, plus jitter;
   the messages wait in the queue without spending an attempt.
-- 5xx, or no connection before the request was sent: deferred, tried again with backoff.
-- A timeout or reset after the request was sent: SendGrid may have taken it and has no
-  idempotency key, so its messages become `unknown`, for provider events or an operator.
+- 500, 503, or no connection before the request was sent: deferred, tried with backoff.
+- 502, 504, or a timeout or reset after the request was sent: SendGrid may have taken it
+  and has no idempotency key, so its messages become `unknown`, for provider events or an
+  operator. Any other answer (a 2xx that is not 202) is `unknown` too, and pauses.
 """
 
 from __future__ import annotations

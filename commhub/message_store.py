@@ -217,14 +217,6 @@ def claim_peeked(
     return [m for m in peeked if m.message_id in claimed], len(skips)
 
 
-def claim_batch(
-    session: Session, edition_id: int, channel: Channel, now: datetime, limit: int
-) -> tuple[list[ClaimedMessage], int]:
-    """Move up to limit due, queued messages to `sending`, in id order (skipping contacts
-    who may no longer be sent to); returns them and how many were skipped."""
-    return claim_peeked(session, peek_batch(session, edition_id, now, limit), channel, now)
-
-
 _STATUSES = {status.value: status for status in ContactStatus}
 
 

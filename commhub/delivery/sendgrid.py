@@ -95,7 +95,6 @@ class SendGridBackend:
         )
         # After a 429, nothing is sent before this time, whichever edition asks.
         self._not_before: datetime | None = None
-        self.requests = 0  # HTTP requests made
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[DeliveryResult]:
         results: list[DeliveryResult] = []
@@ -178,7 +177,6 @@ class SendGridBackend:
 
     def _post(self, request: MailRequest) -> _Accepted | dict[int, str] | _Stop:
         """SendGrid's answer: accepted (202), the refused contacts (400), or a stop."""
-        self.requests += 1
         try:
             response = self._endpoint.post(request_body=request.body(), timeout=self.timeout)
         except HTTPError as exc:
@@ -232,7 +230,12 @@ class SendGridBackend:
         raise BackendBlocked(f"SendGrid: {meaning}: {detail}")
 
     def _redacted(self, text: str) -> str:
-        return text.replace(self._api_key, "SG.…") if self._api_key else text
+        """text without the API key, as it is or as Python quotes it in an error."""
+        key = self._api_key
+        forms = {key, repr(key)[1:-1], repr(key.encode())[2:-1]} - {""}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, "SG.…")
+        return text
 
     def _rate_limit_wait(self, headers: Message | None) -> float:
         now = self._now()

@@ -421,3 +421,18 @@ def test_a_400_refusing_every_contact_for_what_they_share_pauses(
 
     assert report.state is EditionState.PAUSED
     assert statuses(world, edition_id) == Counter({MessageStatus.QUEUED: 2}), "no one failed"
+
+
+def test_an_unexpected_failure_keeps_the_key_out_of_the_reason(
+    sendgrid_fake: FakeSendGrid,
+) -> None:
+    # http.client refuses a header with a line break, quoting the whole value in its error.
+    backend = SendGridBackend("SG.secret\nrest", sendgrid_fake.url)
+
+    with pytest.raises(BackendBlocked) as caught:
+        backend.send([outgoing_message(1, "a@p.example", compiled_content())])
+
+    assert "sending to SendGrid failed unexpectedly: ValueError" in caught.value.reason
+    assert "secret" not in caught.value.reason
+    assert [r.outcome for r in caught.value.results] == [Outcome.UNKNOWN]
+    assert "secret" not in caught.value.results[0].detail

@@ -180,3 +180,16 @@ def test_sendgrid_delivery_needs_a_key_and_a_safe_host(tmp_path: Path) -> None:
     for bad in ("api.sendgrid.com", "ftp://api.sendgrid.com", "https://h.example/v3/mail"):
         with pytest.raises(SettingsError, match="COMMHUB_SENDGRID_HOST"):
             load_settings({**keyed, "COMMHUB_SENDGRID_HOST": bad})
+
+
+def test_an_api_key_no_header_can_carry_is_refused_without_showing_it(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            {
+                "COMMHUB_DATA_DIR": str(tmp_path),
+                "COMMHUB_DELIVERY": "sendgrid",
+                "SENDGRID_API_KEY": "SG.secret\u200bpart",
+            }
+        )
+    assert "SENDGRID_API_KEY: holds characters" in str(caught.value)
+    assert "secret" not in str(caught.value)

@@ -14,6 +14,9 @@ from commhub.models import Alert
 APPROVAL_ALERT = "approval_needed"
 PAUSE_ALERT = "edition_paused"
 DOUBT_ALERT = "messages_in_doubt"
+MISSED_ALERT = "edition_missed"  # found past its grace: not sent
+WAITING_ALERT = "edition_waiting"  # due while the series' previous edition is under way
+PREPARE_ALERT = "edition_not_prepared"  # its content or messages could not be made
 
 
 def raise_alert(

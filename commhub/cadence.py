@@ -202,15 +202,15 @@ def next_occurrences(
     lookback = timedelta(days=MAX_SHIFT_DAYS if days.shift is Shift.NEXT else 0, hours=3)
     for wall in rules.xafter(local_after - lookback, inc=False):
         wall = datetime.combine(days.shifted(wall.date()), wall.time())
-        placed = _placed(wall, zone)
-        if placed > after and (not found or placed > found[-1]):
-            found.append(placed)
+        moment = placed(wall, zone)
+        if moment > after and (not found or moment > found[-1]):
+            found.append(moment)
             if len(found) == count:
                 break
     return found
 
 
-def _placed(wall: datetime, zone: ZoneInfo) -> datetime:
+def placed(wall: datetime, zone: ZoneInfo) -> datetime:
     """A local wall time as a real instant: skipped times move forward by the gap."""
     aware = wall.replace(tzinfo=zone, fold=0)
     return aware.astimezone(UTC).astimezone(zone)

@@ -15,14 +15,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from commhub.alerts import APPROVAL_ALERT, DOUBT_ALERT, PAUSE_ALERT, raise_alert, resolve_alerts
+from commhub.cadence import placed
 from commhub.config import Settings
 from commhub.db import rowcount
 from commhub.errors import Conflict, EditionUnderWay, NotFound
@@ -141,6 +143,7 @@ def prepare_edition(
     plan = pick_content(session, series, now, edition.id)
     preparation = Preparation(edition, plan)
     sections_of: dict[tuple[str, ...], list[Section]] = {}
+    waves = LocalWaves(edition.planned_at, series.timezone, now) if series.local_time else None
 
     def messages() -> Iterator[QueuedMessage]:
         members = audience_members(
@@ -156,7 +159,8 @@ def prepare_edition(
                 preparation.nothing_new[key] += 1
                 continue
             preparation.role_sets[key] += 1
-            yield QueuedMessage(member.contact_id, key, member.skip_reason)
+            wave = waves.wave_of(member.timezone) if waves else None
+            yield QueuedMessage(member.contact_id, key, member.skip_reason, wave)
 
     preparation.counts = queue_messages(
         session, edition.id, series.channel, grouped_by_role_set(messages()), now
@@ -212,6 +216,39 @@ def prepare_edition(
         )  # fmt: skip
     session.flush()
     return preparation
+
+
+class LocalWaves:
+    """When each contact's message of a local-time edition goes: the edition's wall time in
+    the contact's zone (the series' zone for a contact without one, or with one unknown)."""
+
+    def __init__(self, planned_at: datetime, series_zone: str, now: datetime) -> None:
+        self.zone = ZoneInfo(series_zone)
+        self.wall = planned_at.astimezone(self.zone).replace(tzinfo=None)
+        self.now = now
+        self._by_zone: dict[str | None, datetime | None] = {}
+
+    def wave_of(self, zone_name: str | None) -> datetime | None:
+        """The contact's wave; None if it is due already."""
+        if zone_name not in self._by_zone:
+            try:
+                zone = ZoneInfo(zone_name) if zone_name else self.zone
+            except (ZoneInfoNotFoundError, ValueError):
+                zone = self.zone
+            wave = placed(self.wall, zone).astimezone(UTC)
+            self._by_zone[zone_name] = wave if wave > self.now else None
+        return self._by_zone[zone_name]
+
+
+def ensure_prepared(
+    session: Session, edition_id: int, now: datetime, renderer: Renderer, settings: Settings
+) -> Edition:
+    """The edition, prepared if it is `sending` but not prepared yet (a scheduler claimed it
+    and stopped, or preparing it failed and a person released it)."""
+    edition = get_edition(session, edition_id)
+    if edition.state is EditionState.SENDING and edition.prepared_at is None:
+        prepare_edition(session, edition, now, renderer, settings)
+    return edition
 
 
 def edition_facts(edition: Edition) -> EditionFacts:
@@ -303,18 +340,21 @@ def next_step(edition: Edition) -> str:
 def approve_edition(
     session: Session, edition_id: int, now: datetime, approver: User | None = None
 ) -> Edition:
-    """Approve a held edition; a due one is then ready to send."""
+    """Approve an edition held for approval, which is then ready to send; or a planned one
+    ahead of its date, which then goes out on it without being held."""
     edition = get_edition(session, edition_id)
     if edition.approved_at is not None:
         raise Conflict(
             f"edition {edition_id} was approved at {edition.approved_at:%Y-%m-%d %H:%M} UTC"
         )
-    if edition.state is not EditionState.HELD or edition.state_reason != AWAITING_APPROVAL:
+    held = edition.state is EditionState.HELD and edition.state_reason == AWAITING_APPROVAL
+    if not held and edition.state is not EditionState.PLANNED:
         raise Conflict(f"edition {edition_id} is {edition.state.value}, not awaiting approval")
     edition.approved_at = now
     edition.approved_by_id = approver.id if approver else None
-    edition.state = EditionState.SENDING if edition.planned_at <= now else EditionState.PLANNED
-    edition.state_reason = None
+    if held:
+        edition.state = EditionState.SENDING
+        edition.state_reason = None
     resolve_alerts(session, edition_id, now, (APPROVAL_ALERT,))
     return edition
 
@@ -358,10 +398,12 @@ class EditionSummary:
 
 
 def list_editions(session: Session, limit: int = 50) -> list[EditionSummary]:
-    """The newest editions with their message counts."""
+    """The newest editions that have started, with their message counts (the planned ones
+    are the calendar's)."""
     editions = session.execute(
         select(Edition, Series.slug)
         .join(Series, Series.id == Edition.series_id)
+        .where(Edition.state != EditionState.PLANNED)
         .order_by(Edition.planned_at.desc(), Edition.id.desc())
         .limit(limit)
     ).all()

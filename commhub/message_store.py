@@ -60,6 +60,8 @@ class QueuedMessage:
     contact_id: int
     role_set: str
     skip_reason: SkipReason | None
+    # Not before then: the contact's wave of a series sent at local time.
+    not_before: datetime | None = None
 
 
 class ClaimedMessage(NamedTuple):
@@ -107,6 +109,7 @@ def queue_messages(
                 "status": status,
                 "skip_reason": message.skip_reason,
                 "attempts": 0,
+                "next_attempt_at": message.not_before,
                 "queued_at": now,
                 "updated_at": now,
             }
@@ -128,13 +131,16 @@ def grouped_by_role_set(messages: Iterable[QueuedMessage]) -> Iterator[QueuedMes
     """
     contacts: dict[str, array[int]] = {}
     skips: dict[int, SkipReason] = {}
+    waves: dict[int, datetime] = {}
     for message in messages:
         contacts.setdefault(message.role_set, array("q")).append(message.contact_id)
         if message.skip_reason is not None:
             skips[message.contact_id] = message.skip_reason
+        if message.not_before is not None:
+            waves[message.contact_id] = message.not_before
     for role_set in sorted(contacts):
         for contact_id in contacts.pop(role_set):
-            yield QueuedMessage(contact_id, role_set, skips.get(contact_id))
+            yield QueuedMessage(contact_id, role_set, skips.get(contact_id), waves.get(contact_id))
 
 
 def peek_batch(

@@ -18,10 +18,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from commhub.cadence import Shift
 from commhub.db import Base, utcnow
 
 # BIGINT on PostgreSQL for the tables that grow by the million; SQLite only autoincrements
@@ -279,6 +281,17 @@ class Series(Base):
     max_items: Mapped[int | None]
     partner_filter: Mapped[dict[str, Any]] = mapped_column(default=dict)
     requires_approval: Mapped[bool] = mapped_column(default=False)
+    # When it runs, beyond the cadence: the first day, the business-day rule, per-contact
+    # local time, and how late a missed edition may still go out.
+    start_date: Mapped[date | None]
+    shift: Mapped[Shift] = mapped_column(_enum(Shift), default=Shift.NONE, server_default="none")
+    holiday_country: Mapped[str | None] = mapped_column(String(16))
+    company_days: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    local_time: Mapped[bool] = mapped_column(default=False, server_default=false())
+    grace_minutes: Mapped[int] = mapped_column(default=360, server_default="360")
+    # Planned editions exist as rows up to here, computed from the schedule plan_key digests.
+    planned_through: Mapped[datetime | None] = mapped_column(index=True)
+    plan_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -305,6 +318,12 @@ class User(Base):
         return value
 
 
+def _planned_at(context: Any) -> datetime:
+    """An edition with no due time of its own is due when it is planned."""
+    planned: datetime = context.get_current_parameters()["planned_at"]
+    return planned
+
+
 ACTIVE_EDITION_STATES = "state IN ('sending', 'paused', 'held')"
 
 
@@ -322,14 +341,18 @@ class Edition(Base):
             sqlite_where=text(ACTIVE_EDITION_STATES),
             postgresql_where=text(ACTIVE_EDITION_STATES),
         ),
+        # The scheduler's question: which planned editions are due?
+        Index("ix_editions_state_due_at", "state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    # The cadence's date and time in the series' zone; the calendar shows this.
     planned_at: Mapped[datetime]
-    state: Mapped[EditionState] = mapped_column(
-        _enum(EditionState), default=EditionState.PLANNED, index=True
-    )
+    # When the scheduler starts it: planned_at, or earlier for a series sent at local time
+    # (its first wave is where the day starts first).
+    due_at: Mapped[datetime] = mapped_column(default=_planned_at)
+    state: Mapped[EditionState] = mapped_column(_enum(EditionState), default=EditionState.PLANNED)
     approved_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     started_at: Mapped[datetime | None]
@@ -471,3 +494,15 @@ class EditionRender(Base):
     # The edition's links this role set's message carries: the only ones its tokens may use.
     link_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CalendarFeed(Base):
+    """A subscribable iCalendar URL for the team: its token names this row, so revoking the
+    row kills the URL without touching the secret keys."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

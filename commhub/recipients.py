@@ -41,6 +41,7 @@ class AudienceMember:
     contact_id: int
     role_set: RoleSet
     skip_reason: SkipReason | None
+    timezone: str | None = None
 
 
 def skip_reason(
@@ -89,6 +90,7 @@ def audience_members(
             Contact.consent_at,
             Contact.opted_out_channels,
             Contact.paused_until,
+            Contact.timezone,
             contact_roles.c.audience_id,
         )
         .join(contact_roles, contact_roles.c.contact_id == Contact.id)
@@ -116,4 +118,4 @@ def _member(row: Any, roles: list[str], channel: Channel, today: date) -> Audien
         row.status, row.consent_at is not None, row.opted_out_channels, row.paused_until,
         channel, today,
     )  # fmt: skip
-    return AudienceMember(row.id, tuple(sorted(roles)), reason)
+    return AudienceMember(row.id, tuple(sorted(roles)), reason, row.timezone)

@@ -154,6 +154,7 @@ class EditionSender:
         progress: Callable[[int], None] | None = None,
         rng: random.Random | None = None,
         notice: Callable[[str], None] | None = None,
+        owner: str | None = None,
     ) -> None:
         self.sessions = sessions
         self.backend = backend
@@ -165,7 +166,8 @@ class EditionSender:
         self.notice = notice or (lambda _text: None)
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.tokens: Tokens = message_tokens(settings.secret_keys)
-        self.owner = new_owner()
+        # A scheduler passes the name it claimed the edition under, so its lease carries on.
+        self.owner = owner or new_owner()
 
     def send(self, edition_id: int) -> SendReport:
         """Send every pending message of an edition in state `sending`."""

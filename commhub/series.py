@@ -9,6 +9,14 @@
         timezone: Europe/London
         subject: "{{ series.name }}, {{ edition.date_label }}"
         from: Northwind Partner Team <partners@northwind.example>
+        # Optional timing:
+        start: 2027-01-05               # the first day; "every N weeks" counts from it
+        shift: next                     # none, previous or next business day
+        holidays:                       # days that are not business days
+          country: GB-ENG               # public holidays (the `holidays` package)
+          dates: [2027-12-24]           # and the company's own
+        local_time: true                # each contact at that time in their own zone
+        grace: 6h                       # how late a missed edition may still go out
 
 Every problem in the file is reported, located by line and by `series[slug].field`, before
 anything is written.
@@ -19,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -32,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from commhub.addresses import InvalidAddress, normalise_address
 from commhub.audiences import audience_slugs, read_audience_list
-from commhub.cadence import CadenceError, parse_cadence
+from commhub.cadence import BusinessDays, CadenceError, Shift, parse_cadence
 from commhub.changes import ChangeReport
 from commhub.errors import NotFound, Problem, SeriesError
 from commhub.models import Audience, Channel, Series
@@ -42,7 +51,12 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 REQUIRED = ("slug", "name", "channel", "audiences", "cadence", "timezone", "subject", "from")
 OPTIONAL = (
     "max_items", "template", "reply_to", "partner_filter", "requires_approval",
+    "start", "shift", "holidays", "local_time", "grace",
 )  # fmt: skip
+HOLIDAY_KEYS = ("country", "dates")
+DEFAULT_GRACE = timedelta(hours=6)
+MAX_GRACE = timedelta(days=7)
+_DURATION = re.compile(r"(\d+)\s*(d|h|m)", re.IGNORECASE)
 PARTNER_FILTER_KEYS = ("types", "tiers", "regions")
 # Channels this version can send; the others arrive with their own issues.
 SENDABLE_CHANNELS = (Channel.NEWSLETTER,)
@@ -64,6 +78,12 @@ class SeriesDefinition:
     template: str | None = None
     partner_filter: dict[str, list[str]] = field(default_factory=dict)
     requires_approval: bool = False
+    start: date | None = None
+    shift: Shift = Shift.NONE
+    holiday_country: str | None = None
+    company_days: tuple[date, ...] = ()
+    local_time: bool = False
+    grace: timedelta = DEFAULT_GRACE
 
 
 def read_series_file(
@@ -166,6 +186,7 @@ class _EntryReader:
         template = self.text("template") or (channel.value if channel else None)
         if template is not None and not self.has_template(template):
             self.problem("template", f'no template "{template}" (templates/{template}/)')
+        holiday_country, company_days = self.holidays()
         definition = SeriesDefinition(
             slug=self.slug() if "slug" not in missing else "",
             name=self.text("name", limit=200) or "",
@@ -180,7 +201,18 @@ class _EntryReader:
             template=self.text("template"),
             partner_filter=self.partner_filter(),
             requires_approval=self.boolean("requires_approval"),
+            start=self.start(),
+            shift=self.shift(),
+            holiday_country=holiday_country,
+            company_days=company_days,
+            local_time=self.boolean("local_time"),
+            grace=self.grace(),
         )
+        has_holidays = definition.holiday_country or definition.company_days
+        if has_holidays and definition.shift is Shift.NONE:
+            self.problem("holidays", "has no effect without `shift: previous` or `next`")
+        if definition.start is None and not self.failed and _counts_weeks(definition.cadence):
+            self.problem("start", "required: the cadence counts weeks from the start date")
         return None if self.failed else definition
 
     def text(self, name: str, limit: int = 300) -> str | None:
@@ -301,12 +333,86 @@ class _EntryReader:
             found[key] = sorted({v.strip() for v in values if v.strip()})
         return found
 
+    def start(self) -> date | None:
+        value = self.entry.get("start")
+        if value is None:
+            return None
+        day = _as_date(value)
+        if day is None:
+            self.problem("start", f'"{value}" is not a date (YYYY-MM-DD)')
+        return day
+
+    def shift(self) -> Shift:
+        value = self.entry.get("shift", Shift.NONE.value)
+        try:
+            return Shift(str(value).strip().lower())
+        except ValueError:
+            self.problem("shift", f'"{value}" is not one of: none, previous, next')
+            return Shift.NONE
+
+    def holidays(self) -> tuple[str | None, tuple[date, ...]]:
+        value = self.entry.get("holidays")
+        if value is None:
+            return None, ()
+        if not isinstance(value, dict):
+            self.problem("holidays", "must be a mapping with `country` and/or `dates`")
+            return None, ()
+        for key in sorted(map(str, set(value) - set(HOLIDAY_KEYS))):
+            self.problem("holidays", f'unknown key "{key}" (known: country, dates)')
+        country = value.get("country")
+        if country is not None:
+            country = str(country).strip()
+            try:
+                BusinessDays(country=country)
+            except ValueError as exc:
+                self.problem("holidays", f"country {exc} (an ISO code such as GB-ENG, US, DE)")
+        dates = value.get("dates") or []
+        if not isinstance(dates, list):
+            dates = [dates]
+        days: list[date] = []
+        for raw in dates:
+            day = _as_date(raw)
+            if day is None:
+                self.problem("holidays", f'dates: "{raw}" is not a date (YYYY-MM-DD)')
+            else:
+                days.append(day)
+        return country or None, tuple(sorted(set(days)))
+
+    def grace(self) -> timedelta:
+        value = self.entry.get("grace")
+        if value is None:
+            return DEFAULT_GRACE
+        text = str(value).strip()
+        parts = _DURATION.findall(text)
+        unit = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+        grace = sum((int(n) * unit[u.lower()] for n, u in parts), timedelta())
+        if not parts or _DURATION.sub("", text).strip() or not grace:
+            self.problem("grace", f'"{text}" is not a duration such as 6h, 90m or 1d 12h')
+            return DEFAULT_GRACE
+        if grace > MAX_GRACE:
+            self.problem("grace", f'"{text}" is longer than 7 days')
+        return grace
+
     def boolean(self, name: str) -> bool:
         value = self.entry.get(name, False)
         if not isinstance(value, bool):
             self.problem(name, "must be true or false")
             return False
         return value
+
+
+def _counts_weeks(cadence: str) -> bool:
+    return parse_cadence(cadence).weeks_apart > 1
+
+
+def _as_date(value: object) -> date | None:
+    """A date from YAML: a date already, or text in ISO form."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
 
 
 def _name_and_address(display: str, address: str) -> str:
@@ -357,6 +463,12 @@ def _apply(series: Series, definition: SeriesDefinition, audiences: dict[str, Au
         "max_items": definition.max_items,
         "partner_filter": definition.partner_filter,
         "requires_approval": definition.requires_approval,
+        "start_date": definition.start,
+        "shift": definition.shift,
+        "holiday_country": definition.holiday_country,
+        "company_days": [day.isoformat() for day in definition.company_days],
+        "local_time": definition.local_time,
+        "grace_minutes": int(definition.grace.total_seconds() // 60),
     }
     changed = False
     for key, value in values.items():

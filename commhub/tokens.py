@@ -70,3 +70,8 @@ class Tokens:
 def message_tokens(secret_keys: Sequence[str]) -> Tokens:
     """The tokens that put one message's contact behind every link of that message."""
     return Tokens(secret_keys, TokenPurpose.MESSAGE)
+
+
+def calendar_tokens(secret_keys: Sequence[str]) -> Tokens:
+    """The tokens in the team's calendar feed URLs, each naming one revocable feed."""
+    return Tokens(secret_keys, TokenPurpose.CALENDAR)

@@ -11,7 +11,7 @@ from typing import IO, Any
 import click
 
 from commhub import __version__
-from commhub.cli import alerts, contacts, content, editions, series, system, users
+from commhub.cli import alerts, contacts, content, editions, schedule, series, system, users
 from commhub.cli.context import AppContext
 from commhub.errors import CommhubError, SettingsError
 
@@ -62,6 +62,8 @@ for command in (
     series.series,
     editions.editions,
     alerts.alerts,
+    schedule.calendar_command,
+    schedule.scheduler_command,
 ):
     cli.add_command(command)
 

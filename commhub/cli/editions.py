@@ -23,6 +23,7 @@ from commhub.editions import (
     cancel_edition,
     edition_detail,
     editions_to_resume,
+    ensure_prepared,
     get_edition,
     list_editions,
     next_step,
@@ -107,6 +108,12 @@ def _describe_preparation(preparation: Preparation) -> None:
 def _send(app: AppContext, edition_id: int) -> None:
     """Send an edition in state `sending` to the end, with a progress bar."""
     with app.session() as session:
+        edition = ensure_prepared(
+            session, edition_id, app.runtime.clock.now(), app.renderer, app.settings
+        )
+        if edition.state is not EditionState.SENDING:
+            click.echo(f"edition {edition_id} is {edition.state.value}: {next_step(edition)}")
+            sys.exit(EXIT_NEEDS_A_PERSON)
         counts = status_counts(session, edition_id)
     pending = sum(counts[s] for s in PENDING)
     with progress_bar(pending, f"Sending edition {edition_id}") as advance:
@@ -282,7 +289,9 @@ def approve_command(app: AppContext, edition_id: int, approver: str | None, no_s
         edition = approve_edition(session, edition_id, app.runtime.clock.now(), user)
         state = edition.state
     click.echo(f"edition {edition_id} approved")
-    if state is EditionState.SENDING and no_send:
+    if state is EditionState.PLANNED:
+        click.echo(f"it goes out on its date, {edition.planned_at:%Y-%m-%d %H:%M} UTC, unheld")
+    elif state is EditionState.SENDING and no_send:
         click.echo(f"send it with `commhub editions resume {edition_id}`")
     elif state is EditionState.SENDING:
         _send(app, edition_id)

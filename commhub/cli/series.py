@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from commhub.cli.context import AppContext, pass_app
+from commhub.planning import plan_editions, series_ids_of
 from commhub.series import apply_series, known_audiences, list_series, read_series_file
 
 
@@ -23,7 +24,16 @@ def apply_command(app: AppContext, file: Path) -> None:
     with app.session() as session:
         definitions = read_series_file(file, known_audiences(session), app.renderer.has_template)
         report = apply_series(session, definitions)
+        changed = series_ids_of(session, [*report.created, *report.updated])
+        plan = plan_editions(session, app.runtime.clock.now(), changed)
     click.echo(f"series from {file}: {report.summary()}")
+    if plan.series:
+        click.echo(
+            f"planned editions: {plan.created} planned, {plan.removed} removed "
+            f"(`commhub calendar` lists them)"
+        )
+    for edition_id in plan.cancelled:
+        click.echo(f"edition {edition_id} was approved but is off the new schedule: cancelled")
 
 
 @series.command("list")

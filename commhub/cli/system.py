@@ -10,9 +10,11 @@ from waitress import serve as waitress_serve
 from commhub.audiences import list_audiences, load_audiences
 from commhub.bootstrap import initialise, require_current_schema
 from commhub.cli.context import AppContext, pass_app
+from commhub.cli.schedule import build_scheduler, log_to_stderr
 from commhub.db import utcnow
 from commhub.demo import ensure_demo_admin, load_demo_data
 from commhub.resources import audiences_dir
+from commhub.scheduler import SWEEP_SECONDS
 
 
 @click.command()
@@ -34,18 +36,34 @@ def init(app: AppContext) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--scheduler/--no-scheduler",
+    "with_scheduler",
+    default=True,
+    show_default=True,
+    help="Also send planned editions on their dates (or leave that to `commhub scheduler`).",
+)
 @pass_app
-def serve(app: AppContext, host: str, port: int, threads: int) -> None:
-    """Serve the web app (waitress, a production WSGI server)."""
+def serve(app: AppContext, host: str, port: int, threads: int, with_scheduler: bool) -> None:
+    """Serve the web app (waitress, a production WSGI server), and run the scheduler."""
     from commhub.web import create_app
 
     require_current_schema(app.runtime)
     web_app = create_app(runtime=app.runtime)
+    scheduler = build_scheduler(app, 4, SWEEP_SECONDS, blocking=False) if with_scheduler else None
+    if scheduler is not None:
+        log_to_stderr()
+        scheduler.start()
     click.echo(
-        f"commhub serving on http://{host}:{port}/ (links in messages use {app.settings.base_url})",
+        f"commhub serving on http://{host}:{port}/ (links in messages use {app.settings.base_url})"
+        + (", sending planned editions on their dates" if scheduler else ""),
         err=True,
     )
-    waitress_serve(web_app, host=host, port=port, threads=threads, ident="commhub")
+    try:
+        waitress_serve(web_app, host=host, port=port, threads=threads, ident="commhub")
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
 
 
 @click.command("demo-data")

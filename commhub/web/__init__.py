@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask import Flask
 
 from commhub.config import Settings, load_settings
-from commhub.web import errors, health, home, subscription, tracking, web_version
+from commhub.web import (
+    calendar_feed,
+    errors,
+    health,
+    home,
+    subscription,
+    tracking,
+    web_version,
+)
 from commhub.web.runtime import init_runtime
 from commhub.wiring import Runtime, build_runtime
 
@@ -31,4 +39,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(tracking.blueprint)
     app.register_blueprint(subscription.blueprint)
     app.register_blueprint(web_version.blueprint)
+    app.register_blueprint(calendar_feed.blueprint)
     return app

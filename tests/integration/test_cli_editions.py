@@ -5,7 +5,10 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import re
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -62,19 +65,21 @@ def test_an_edition_needing_approval_is_held_then_approved_and_sent(
 ) -> None:
     held = ready("editions", "send", "executive-briefing", "--now")
     assert held.exit_code == 3
-    assert "approve it with `commhub editions approve 1`" in held.stderr
+    found = re.search(r"approve it with `commhub editions approve (\d+)`", held.stderr)
+    assert found, held.stderr
+    edition_id = found[1]
     assert "needs approval" in ready("alerts", "list").stdout
-    assert outbox_messages(tmp_path, 1) == []
+    assert outbox_messages(tmp_path, int(edition_id)) == []
 
     preview = ready("editions", "preview", "executive-briefing", "--out", str(tmp_path / "p.html"))
     assert preview.exit_code == 0, preview.output
-    assert "held edition 1, role set executive" in preview.stderr
+    assert f"held edition {edition_id}, role set executive" in preview.stderr
     assert "Quarterly Executive Briefing" in (tmp_path / "p.html").read_text()
 
-    approved = ready("editions", "approve", "1")
+    approved = ready("editions", "approve", edition_id)
     assert approved.exit_code == 0, approved.output
-    assert "edition 1: sent" in approved.stdout
-    assert len(outbox_messages(tmp_path, 1)) > 0
+    assert f"edition {edition_id}: sent" in approved.stdout
+    assert len(outbox_messages(tmp_path, int(edition_id))) > 0
     assert "No open alerts" in ready("alerts", "list").stderr
 
 
@@ -200,3 +205,44 @@ def test_a_refused_api_key_pauses_the_send_with_exit_3(
     assert result.exit_code == 3
     assert "the API key was refused (SENDGRID_API_KEY)" in result.stderr
     assert "commhub editions release 1" in ready("alerts", "list").stdout
+
+
+def test_the_calendar_lists_the_demo_series_for_a_year_as_json_and_as_a_table(
+    ready: Commhub,
+) -> None:
+    listed = ready("calendar", "--months", "12", "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    entries = json.loads(listed.stdout)
+    newsletters = [e for e in entries if e["series"] == "partner-newsletter"]
+    briefings = [e for e in entries if e["series"] == "executive-briefing"]
+    assert len(newsletters) == 12  # monthly
+    assert len(briefings) == 4  # quarterly
+    for entry in entries:
+        planned = datetime.fromisoformat(entry["planned_at"])
+        assert planned.utcoffset() is not None
+        assert planned.astimezone(ZoneInfo(entry["timezone"])).strftime("%H:%M") in (
+            "09:00", "10:00",
+        )  # fmt: skip
+        assert entry["state"] == "planned"
+        assert entry["expected_recipients"] > 0
+    assert briefings[0]["audiences"] == ["executive"]
+    # The first Tuesday of each month, and the first Monday of each quarter.
+    assert {datetime.fromisoformat(e["planned_at"]).weekday() for e in newsletters} == {1}
+    assert {datetime.fromisoformat(e["planned_at"]).month for e in briefings} <= {1, 4, 7, 10}
+
+    table = ready("calendar", "--months", "2").stdout
+    assert "partner-newsletter" in table
+    assert "Europe/London" in table
+
+
+def test_a_calendar_link_serves_ics_until_revoked(ready: Commhub) -> None:
+    made = ready("calendar", "link", "Marketing team")
+    assert made.exit_code == 0, made.output
+    found = re.search(r"calendar feed (\d+) \(Marketing team\): (http\S+\.ics)", made.stdout)
+    assert found, made.stdout
+    assert "Marketing team" in ready("calendar", "links").stdout
+    assert ready("calendar", "revoke", found[1]).exit_code == 0
+    assert "revoked" in ready("calendar", "links").stdout
+    again = ready("calendar", "revoke", found[1])
+    assert again.exit_code == 1
+    assert "was revoked at" in again.stderr

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from commhub.cadence import Shift
 from commhub.errors import SeriesError
 from commhub.models import Channel
 from commhub.series import read_series_file
@@ -127,3 +129,74 @@ def test_not_a_series_file(tmp_path: Path) -> None:
         read(tmp_path, "name: x\n")
     with pytest.raises(SeriesError, match="not valid YAML"):
         read(tmp_path, "series: [\n")
+
+
+TIMED = (
+    GOOD
+    + """\
+    start: 2027-01-04
+    shift: previous
+    holidays:
+      country: GB-ENG
+      dates: [2027-12-24, "2027-12-31"]
+    local_time: true
+    grace: 1h 30m
+"""
+)
+
+
+def test_the_timing_fields_read_into_the_definition(tmp_path: Path) -> None:
+    [news] = read(tmp_path, TIMED)
+    assert news.start == date(2027, 1, 4)
+    assert news.shift is Shift.PREVIOUS
+    assert news.holiday_country == "GB-ENG"
+    assert news.company_days == (date(2027, 12, 24), date(2027, 12, 31))
+    assert news.local_time is True
+    assert news.grace == timedelta(hours=1, minutes=30)
+
+
+def test_without_timing_fields_a_series_runs_on_its_cadence_with_six_hours_grace(
+    tmp_path: Path,
+) -> None:
+    [news] = read(tmp_path, GOOD)
+    assert (news.start, news.shift, news.holiday_country, news.company_days) == (
+        None, Shift.NONE, None, (),
+    )  # fmt: skip
+    assert (news.local_time, news.grace) == (False, timedelta(hours=6))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("start: 2027-01-04", "start: next monday"), 'series[news].start: "next monday" is not'),
+        (("shift: previous", "shift: sideways"), 'series[news].shift: "sideways" is not one of'),
+        (("country: GB-ENG", "country: XX"), 'series[news].holidays: country "XX": no public'),
+        (('"2027-12-31"', '"31/12/2027"'), 'series[news].holidays: dates: "31/12/2027" is not'),
+        (("grace: 1h 30m", "grace: a while"), 'series[news].grace: "a while" is not a duration'),
+        (("grace: 1h 30m", "grace: 8d"), 'series[news].grace: "8d" is longer than 7 days'),
+        (("local_time: true", "local_time: yes please"), "series[news].local_time: must be true"),
+        (("shift: previous", "shift: none"), "series[news].holidays: has no effect without"),
+        (
+            ("monthly on day 1 at 09:00", "every 2 weeks on friday at 16:00"),
+            "",  # start is given: fine
+        ),
+    ],
+)
+def test_each_bad_timing_field_is_named(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    text = TIMED.replace(*change)
+    if not expected:
+        assert read(tmp_path, text)
+        return
+    with pytest.raises(SeriesError) as caught:
+        read(tmp_path, text)
+    assert expected in str(caught.value)
+
+
+def test_every_n_weeks_needs_a_start_date_to_count_from(tmp_path: Path) -> None:
+    with pytest.raises(SeriesError) as caught:
+        read(tmp_path, GOOD.replace("monthly on day 1", "every 2 weeks on friday"))
+    assert "series.yml:2:series[news].start: required: the cadence counts weeks" in str(
+        caught.value
+    )

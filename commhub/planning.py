@@ -1,0 +1,388 @@
+"""Planned editions as rows: kept a year and more ahead, claimed once when due.
+
+The rows are the truth the scheduler works from. plan_editions writes a series' editions
+for the next HORIZON (from its cadence, business days and zone) and rewrites the ones not
+yet started when the schedule changes. claim_due takes each due edition with one
+conditional UPDATE (planned -> sending), so any number of scheduler processes can run and an
+edition is still started once; one found too late (past the series' grace) is marked missed
+and raised as an alert instead, never sent late in silence and never dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, and_, bindparam, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from commhub.alerts import MISSED_ALERT, WAITING_ALERT, raise_alert
+from commhub.cadence import BusinessDays, Cadence, Shift, next_occurrences, parse_cadence
+from commhub.db import rowcount
+from commhub.leases import holder_is_dead
+from commhub.models import Edition, EditionState, Series
+
+EDITIONS = cast(Table, Edition.__table__)
+SERIES = cast(Table, Series.__table__)
+# Rows are kept this far ahead, and topped up when fewer than REFILL_BELOW remain, so that
+# a 12-month calendar is always complete and a series is extended about once a month.
+HORIZON = timedelta(days=400)
+REFILL_BELOW = timedelta(days=370)
+# The claim a scheduler takes on an edition it starts, long enough to prepare a large one;
+# the sender renews it from then on.
+CLAIM_SECONDS = 600.0
+# Where each day starts first (UTC+14, Kiribati): a series sent at each contact's local time
+# starts its edition when the first wave could be due anywhere.
+FIRST_ZONE = timezone(timedelta(hours=14))
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a series runs: everything its planned editions are computed from."""
+
+    cadence: Cadence
+    zone: ZoneInfo
+    start: date | None = None
+    business_days: BusinessDays = field(default_factory=BusinessDays)
+    local_time: bool = False
+    grace: timedelta = timedelta(hours=6)
+
+    def key(self) -> str:
+        """A digest of what the planned times depend on: when it changes, they are redone."""
+        days = self.business_days
+        facts = [
+            self.cadence.text, self.zone.key, str(self.start), days.shift.value, days.country,
+            sorted(d.isoformat() for d in days.company_days), self.local_time,
+        ]  # fmt: skip
+        return hashlib.sha256(json.dumps(facts).encode()).hexdigest()
+
+    def planned_between(self, after: datetime, until: datetime) -> list[datetime]:
+        """The planned times in (after, until], in the series' zone."""
+        found: list[datetime] = []
+        while True:
+            batch = next_occurrences(
+                self.cadence, self.zone, after, 64, self.start, self.business_days
+            )
+            for planned in batch:
+                if planned > until:
+                    return found
+                found.append(planned)
+            if len(batch) < 64:
+                return found
+            after = batch[-1]
+
+    def due_at(self, planned_at: datetime) -> datetime:
+        """When the scheduler starts the edition planned at planned_at."""
+        if not self.local_time:
+            return planned_at
+        wall = planned_at.astimezone(self.zone).replace(tzinfo=None)
+        return wall.replace(tzinfo=FIRST_ZONE)
+
+
+def schedule_of(series: Series | Any) -> Schedule:
+    """A series' schedule, from its row (or a row of the same columns)."""
+    return Schedule(
+        cadence=_cadence(series.cadence),
+        zone=ZoneInfo(series.timezone),
+        start=series.start_date,
+        business_days=_business_days(
+            series.shift, series.holiday_country, tuple(series.company_days or ())
+        ),
+        local_time=series.local_time,
+        grace=timedelta(minutes=series.grace_minutes),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _cadence(text: str) -> Cadence:
+    return parse_cadence(text)
+
+
+@lru_cache(maxsize=1024)
+def _business_days(shift: Shift, country: str | None, days: tuple[str, ...]) -> BusinessDays:
+    return BusinessDays(Shift(shift), country, frozenset(date.fromisoformat(d) for d in days))
+
+
+@dataclass
+class PlanReport:
+    series: int = 0  # series whose rows were written or rewritten
+    created: int = 0
+    removed: int = 0
+    cancelled: list[int] = field(default_factory=list)  # approved editions off the cadence
+
+
+def plan_editions(
+    session: Session,
+    now: datetime,
+    series_ids: Sequence[int] | None = None,
+    check_all: bool = False,
+    horizon: timedelta = HORIZON,
+) -> PlanReport:
+    """Bring the planned rows up to date for the given series, or else for every series
+    whose rows run out within REFILL_BELOW (never planned, or planned a while ago). With
+    check_all, every series' schedule is also compared with what its rows were made from
+    (a scheduler does this at start; `series apply` plans what it changes itself)."""
+    report = PlanReport()
+    columns = (
+        Series.id, Series.slug, Series.cadence, Series.timezone, Series.start_date,
+        Series.shift, Series.holiday_country, Series.company_days, Series.local_time,
+        Series.grace_minutes, Series.planned_through, Series.plan_key,
+    )  # fmt: skip
+    query = select(*columns).order_by(Series.id)
+    if series_ids is not None:
+        query = query.where(Series.id.in_(list(series_ids)))
+    elif not check_all:
+        query = query.where(
+            or_(Series.planned_through.is_(None), Series.planned_through < now + REFILL_BELOW)
+        )
+    rows = list(session.execute(query))
+    until = now + horizon
+    memo: dict[tuple[str, datetime], list[datetime]] = {}
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        work = []
+        for row in chunk:
+            schedule = schedule_of(row)
+            key = schedule.key()
+            changed = key != row.plan_key
+            if not changed and row.planned_through and row.planned_through >= now + REFILL_BELOW:
+                continue
+            after = now if changed or row.planned_through is None else row.planned_through
+            work.append((row, schedule, key, changed, max(after, now)))
+        if work:
+            _plan_chunk(session, work, now, until, memo, report)
+    return report
+
+
+def _plan_chunk(
+    session: Session,
+    work: list[tuple[Any, Schedule, str, bool, datetime]],
+    now: datetime,
+    until: datetime,
+    memo: dict[tuple[str, datetime], list[datetime]],
+    report: PlanReport,
+) -> None:
+    changed_ids = [row.id for row, _s, _k, changed, _a in work if changed]
+    if changed_ids:
+        report.removed += _unplan(session, changed_ids, now, report)
+    existing: set[tuple[int, datetime]] = set(
+        session.execute(
+            select(Edition.series_id, Edition.planned_at).where(
+                Edition.series_id.in_([row.id for row, *_ in work]), Edition.planned_at > now
+            )
+        )
+    )
+    new_rows: list[dict[str, Any]] = []
+    for row, schedule, key, _changed, after in work:
+        planned = memo.get((key, after))
+        if planned is None:
+            planned = memo[key, after] = schedule.planned_between(after, until)
+        for planned_at in planned:
+            if (row.id, planned_at) not in existing:
+                new_rows.append(_planned_row(row.id, planned_at, schedule.due_at(planned_at), now))
+    if new_rows:
+        # Another scheduler may be planning the same series this moment: its rows stand.
+        session.execute(_insert_new(session).on_conflict_do_nothing(), new_rows)
+    session.execute(
+        update(SERIES)
+        .where(SERIES.c.id == bindparam("sid"))
+        .values(plan_key=bindparam("key"), planned_through=until),
+        [{"sid": row.id, "key": key} for row, _s, key, _c, _a in work],
+    )
+    report.series += len(work)
+    report.created += len(new_rows)
+
+
+def _insert_new(session: Session) -> Any:
+    """INSERT that skips rows already there (both dialects spell it ON CONFLICT DO NOTHING)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(EDITIONS)
+    return sqlite_insert(EDITIONS)
+
+
+def _planned_row(
+    series_id: int, planned_at: datetime, due_at: datetime, now: datetime
+) -> dict[str, Any]:
+    return {
+        "series_id": series_id,
+        "planned_at": planned_at,
+        "due_at": due_at,
+        "state": EditionState.PLANNED,
+        "recipient_count": 0,
+        "notes": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _unplan(session: Session, series_ids: list[int], now: datetime, report: PlanReport) -> int:
+    """Remove the series' future editions nobody has touched, so the new schedule replaces
+    them; an approved one is cancelled with the reason, for its approver to see."""
+    untouched = and_(
+        Edition.series_id.in_(series_ids),
+        Edition.state == EditionState.PLANNED,
+        Edition.due_at > now,
+        Edition.prepared_at.is_(None),
+    )
+    approved = list(
+        session.scalars(select(Edition.id).where(untouched, Edition.approved_at.is_not(None)))
+    )
+    if approved:
+        session.execute(
+            update(Edition)
+            .where(Edition.id.in_(approved))
+            .values(
+                state=EditionState.CANCELLED,
+                finished_at=now,
+                state_reason="the series' schedule changed; approve its new edition instead",
+            )
+        )
+        report.cancelled.extend(approved)
+    removed = session.execute(delete(Edition).where(untouched, Edition.approved_at.is_(None)))
+    return rowcount(removed)
+
+
+@dataclass
+class ClaimReport:
+    claimed: list[int] = field(default_factory=list)
+    missed: list[int] = field(default_factory=list)
+    # Due, but the series' previous edition is still under way.
+    waiting: list[int] = field(default_factory=list)
+
+
+def claim_due(session: Session, now: datetime, owner: str) -> ClaimReport:
+    """Start every planned edition that is due, each with one conditional UPDATE, under
+    owner's lease; mark those past their grace missed. Commit straight after: the claim
+    is what stops another scheduler."""
+    report = ClaimReport()
+    due = session.execute(
+        select(Edition.id, Edition.series_id, Edition.due_at, Edition.planned_at, Series)
+        .join(Series, Series.id == Edition.series_id)
+        .where(Edition.state == EditionState.PLANNED, Edition.due_at <= now)
+        .order_by(Edition.due_at, Edition.id)
+    ).all()
+    for edition_id, series_id, due_at, planned_at, series in due:
+        grace = timedelta(minutes=series.grace_minutes)
+        if now - due_at > grace:
+            if _mark_missed(session, edition_id, series, planned_at, due_at, grace, now):
+                report.missed.append(edition_id)
+            continue
+        active = session.scalar(
+            select(Edition.id).where(
+                Edition.series_id == series_id,
+                Edition.state.in_(_ACTIVE),
+            )
+        )
+        if active is not None:
+            report.waiting.append(edition_id)
+            raise_alert(
+                session, WAITING_ALERT, f"{series.name}: edition {edition_id} is waiting",
+                f"Edition {edition_id} was due at {_local(planned_at, series.timezone)}, but "
+                f"edition {active} of the series is still under way (`commhub editions show "
+                f"{active}`). It goes out once that one ends, if within {_hours(grace)}.",
+                now, edition_id,
+            )  # fmt: skip
+            continue
+        try:
+            with session.begin_nested():
+                taken = session.execute(
+                    update(Edition)
+                    .where(Edition.id == edition_id, Edition.state == EditionState.PLANNED)
+                    .values(
+                        state=EditionState.SENDING,
+                        started_at=now,
+                        lease_owner=owner,
+                        lease_expires_at=now + timedelta(seconds=CLAIM_SECONDS),
+                    )
+                )
+        except IntegrityError:
+            continue  # another process started an edition of this series just now
+        if rowcount(taken) == 1:
+            report.claimed.append(edition_id)
+    return report
+
+
+_ACTIVE = (EditionState.SENDING, EditionState.PAUSED, EditionState.HELD)
+
+
+def _mark_missed(
+    session: Session,
+    edition_id: int,
+    series: Series,
+    planned_at: datetime,
+    due_at: datetime,
+    grace: timedelta,
+    now: datetime,
+) -> bool:
+    late = now - due_at
+    reason = (
+        f"not started: found {_hours(late)} after it was due, past the series' grace of "
+        f"{_hours(grace)} (no scheduler was running)"
+    )
+    marked = session.execute(
+        update(Edition)
+        .where(Edition.id == edition_id, Edition.state == EditionState.PLANNED)
+        .values(state=EditionState.MISSED, finished_at=now, state_reason=reason)
+    )
+    if rowcount(marked) != 1:
+        return False
+    raise_alert(
+        session, MISSED_ALERT,
+        f"{series.name}: the edition of {_local(planned_at, series.timezone)} was missed",
+        f"Edition {edition_id} was {reason}. Nothing was sent. To send it now anyway: "
+        f"`commhub editions send {series.slug} --now`.",
+        now, edition_id,
+    )  # fmt: skip
+    return True
+
+
+def _local(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _hours(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 48:
+        return f"{hours // 24} days"
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def upcoming(session: Session, now: datetime, within: timedelta) -> list[tuple[int, datetime]]:
+    """Planned editions due within `within` of now (id, due time), soonest first."""
+    return list(
+        session.execute(
+            select(Edition.id, Edition.due_at)
+            .where(Edition.state == EditionState.PLANNED, Edition.due_at <= now + within)
+            .order_by(Edition.due_at)
+        )
+    )
+
+
+def interrupted(session: Session, now: datetime) -> list[int]:
+    """Editions left `sending` that nobody is sending: no claim, an expired one, or one
+    held by a process on this machine that has exited."""
+    rows = session.execute(
+        select(Edition.id, Edition.lease_owner, Edition.lease_expires_at)
+        .where(Edition.state == EditionState.SENDING)
+        .order_by(Edition.id)
+    )
+    return [
+        edition_id
+        for edition_id, owner, expires in rows
+        if not owner or (expires is not None and expires <= now) or holder_is_dead(owner)
+    ]
+
+
+def series_ids_of(session: Session, slugs: Iterable[str]) -> list[int]:
+    return list(session.scalars(select(Series.id).where(Series.slug.in_(list(slugs)))))

@@ -1,0 +1,40 @@
+"""The team's subscribable calendar: `/calendar/<token>.ics`, authorised by its signed token."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort
+
+from commhub.agenda import calendar
+from commhub.ical import calendar_ics, live_feed
+from commhub.tokens import calendar_tokens
+from commhub.web.runtime import db_session, runtime
+
+blueprint = Blueprint("calendar_feed", __name__)
+# What a calendar app shows: the past month too, so that last week's sends stay visible.
+MONTHS_AHEAD = 12
+DAYS_BEHIND = 31
+
+
+@blueprint.get("/calendar/<token>.ics")
+def feed(token: str) -> Response:
+    rt = runtime()
+    session = db_session()
+    found = live_feed(session, calendar_tokens(rt.settings.secret_keys), token)
+    if found is None:
+        abort(404, description="This calendar link is not valid, or it was revoked.")
+    now = rt.clock.now()
+    entries = calendar(session, now, MONTHS_AHEAD, since=now - timedelta(days=DAYS_BEHIND))
+    body = calendar_ics(entries, f"{rt.settings.org_name}: editions", _uid_domain(), now)
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'inline; filename="commhub.ics"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _uid_domain() -> str:
+    return urlsplit(runtime().settings.base_url).hostname or "commhub"

@@ -19,11 +19,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from commhub.alerts import APPROVAL_ALERT, DOUBT_ALERT, PAUSE_ALERT, raise_alert, resolve_alerts
+from commhub.alerts import (
+    APPROVAL_ALERT,
+    DOUBT_ALERT,
+    PAUSE_ALERT,
+    PREPARE_ALERT,
+    raise_alert,
+    resolve_alerts,
+)
 from commhub.cadence import placed
 from commhub.config import Settings
 from commhub.db import rowcount
@@ -69,6 +76,11 @@ RECENT = timedelta(hours=12)
 ACTIVE_STATES = (EditionState.SENDING, EditionState.PAUSED, EditionState.HELD)
 
 
+def under_way() -> ColumnElement[bool]:
+    """An edition started and not finished: no second edition of its series may start."""
+    return and_(Edition.state.in_(ACTIVE_STATES), Edition.started_at.is_not(None))
+
+
 @dataclass
 class Preparation:
     """What preparing an edition found and queued."""
@@ -92,7 +104,7 @@ def start_edition(session: Session, series: Series, now: datetime) -> Edition:
     session.execute(select(Series.id).where(Series.id == series.id).with_for_update())
     active = session.scalar(
         select(Edition)
-        .where(Edition.series_id == series.id, Edition.state.in_(ACTIVE_STATES))
+        .where(Edition.series_id == series.id, under_way())
         .order_by(Edition.id)
         .limit(1)
     )
@@ -359,16 +371,32 @@ def approve_edition(
     return edition
 
 
+def pause_edition(session: Session, edition_id: int, now: datetime) -> Edition:
+    """Pause an edition: one under way stops after the batch in flight; a planned one is
+    not started on its date until released."""
+    edition = get_edition(session, edition_id)
+    if edition.state not in (EditionState.PLANNED, EditionState.SENDING):
+        raise Conflict(f"edition {edition_id} is {edition.state.value}: it cannot be paused")
+    edition.state = EditionState.PAUSED
+    edition.state_reason = f"paused by a person at {now:%Y-%m-%d %H:%M} UTC"
+    return edition
+
+
 def release_edition(session: Session, edition_id: int, now: datetime) -> Edition:
-    """Let a paused or held edition go on sending."""
+    """Let a paused or held edition go on sending; one paused before it started is planned
+    again (and due at once if its time has passed: the scheduler sends it)."""
     edition = get_edition(session, edition_id)
     if edition.state is EditionState.HELD and edition.state_reason == AWAITING_APPROVAL:
         raise Conflict(f"edition {edition_id} needs approval first: {next_step(edition)}")
     if edition.state not in (EditionState.HELD, EditionState.PAUSED):
         raise Conflict(f"edition {edition_id} is {edition.state.value}: nothing to release")
-    edition.state = EditionState.SENDING
     edition.state_reason = None
-    resolve_alerts(session, edition_id, now, (PAUSE_ALERT,))
+    if edition.started_at is None:
+        edition.state = EditionState.PLANNED
+        edition.due_at = max(edition.due_at, now)
+        return edition
+    edition.state = EditionState.SENDING
+    resolve_alerts(session, edition_id, now, (PAUSE_ALERT, PREPARE_ALERT))
     return edition
 
 

@@ -324,7 +324,9 @@ def _planned_at(context: Any) -> datetime:
     return planned
 
 
-ACTIVE_EDITION_STATES = "state IN ('sending', 'paused', 'held')"
+# Started and not finished. A planned edition paused by a person before its date has not
+# started: it does not stop the series' other editions.
+ACTIVE_EDITION_STATES = "state IN ('sending', 'paused', 'held') AND started_at IS NOT NULL"
 
 
 class Edition(Base):

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from commhub.alerts import MISSED_ALERT, WAITING_ALERT, raise_alert
 from commhub.cadence import BusinessDays, Cadence, Shift, next_occurrences, parse_cadence
 from commhub.db import rowcount
+from commhub.editions import under_way
 from commhub.leases import holder_is_dead
 from commhub.models import Edition, EditionState, Series
 
@@ -278,10 +279,7 @@ def claim_due(session: Session, now: datetime, owner: str) -> ClaimReport:
                 report.missed.append(edition_id)
             continue
         active = session.scalar(
-            select(Edition.id).where(
-                Edition.series_id == series_id,
-                Edition.state.in_(_ACTIVE),
-            )
+            select(Edition.id).where(Edition.series_id == series_id, under_way()).limit(1)
         )
         if active is not None:
             report.waiting.append(edition_id)
@@ -310,9 +308,6 @@ def claim_due(session: Session, now: datetime, owner: str) -> ClaimReport:
         if rowcount(taken) == 1:
             report.claimed.append(edition_id)
     return report
-
-
-_ACTIVE = (EditionState.SENDING, EditionState.PAUSED, EditionState.HELD)
 
 
 def _mark_missed(

@@ -1,4 +1,5 @@
-"""editions send, list, show, preview, test, approve, release, resume, resend-unknown.
+"""editions send, list, show, preview, test, approve, cancel, pause, release, resume,
+resend-unknown.
 
 Commands that send return when every message has reached a final state, and exit 0; an
 edition left paused or held exits 3, so that a script knows a person has to act.
@@ -27,6 +28,7 @@ from commhub.editions import (
     get_edition,
     list_editions,
     next_step,
+    pause_edition,
     prepare_edition,
     prepare_resend_unknown,
     recent_edition,
@@ -307,13 +309,35 @@ def cancel_command(app: AppContext, edition_id: int) -> None:
     click.echo(f"edition {edition_id} cancelled; {skipped} unsent messages skipped")
 
 
+@editions.command("pause")
+@click.argument("edition_id", type=int, metavar="ID")
+@pass_app
+def pause_command(app: AppContext, edition_id: int) -> None:
+    """Pause an edition: a planned one is not sent on its date, one under way stops after
+    the batch in flight. `release` goes on."""
+    with app.session() as session:
+        edition = pause_edition(session, edition_id, app.runtime.clock.now())
+        started = edition.started_at is not None
+    what = "stops after the batch in flight" if started else "will not go out until released"
+    click.echo(f"edition {edition_id} paused: it {what} (`commhub editions release {edition_id}`)")
+
+
 @editions.command("release")
 @click.argument("edition_id", type=int, metavar="ID")
 @pass_app
 def release_command(app: AppContext, edition_id: int) -> None:
-    """Let a paused or held edition go on, and send it."""
+    """Let a paused or held edition go on, and send it (one paused before its date is
+    planned again)."""
+    now = app.runtime.clock.now()
     with app.session() as session:
-        release_edition(session, edition_id, app.runtime.clock.now())
+        edition = release_edition(session, edition_id, now)
+        state, due_at = edition.state, edition.due_at
+    if state is EditionState.PLANNED:
+        when = (
+            "now: a running scheduler sends it" if due_at <= now else f"{due_at:%Y-%m-%d %H:%M} UTC"
+        )
+        click.echo(f"edition {edition_id} released: planned again, due {when}")
+        return
     click.echo(f"edition {edition_id} released")
     _send(app, edition_id)
 

@@ -250,14 +250,23 @@ def test_the_database_holds_at_most_one_edition_under_way_per_series(world: Worl
 
     world.series(audiences=["sales"])
     with world.session() as session:
-        session.add(Edition(series_id=1, planned_at=NOW, state=EditionState.SENDING))
+        session.add(
+            Edition(series_id=1, planned_at=NOW, state=EditionState.SENDING, started_at=NOW)
+        )
     with pytest.raises(IntegrityError), world.session() as session:
         session.add(
-            Edition(series_id=1, planned_at=NOW + timedelta(days=1), state=EditionState.HELD)
-        )
+            Edition(
+                series_id=1, planned_at=NOW + timedelta(days=1), state=EditionState.HELD,
+                started_at=NOW,
+            )
+        )  # fmt: skip
     with world.session() as session:
         session.add(
             Edition(series_id=1, planned_at=NOW + timedelta(days=2), state=EditionState.PLANNED)
+        )
+        # Paused before it started (a person held next month's): not under way.
+        session.add(
+            Edition(series_id=1, planned_at=NOW + timedelta(days=3), state=EditionState.PAUSED)
         )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from commhub.alerts import APPROVAL_ALERT, MISSED_ALERT, WAITING_ALERT
 from commhub.delivery.outbox import OutboxBackend
 from commhub.dispatch import EditionRunner, TickReport
-from commhub.editions import approve_edition
+from commhub.editions import approve_edition, pause_edition, release_edition
 from commhub.models import Alert, Contact, Edition, EditionState, Message, MessageStatus, Series
 from commhub.planning import claim_due, plan_editions
 from commhub.sending import SendPolicy
@@ -229,7 +229,9 @@ def test_an_edition_due_while_the_previous_is_under_way_waits_with_an_alert(
     plan(world)
     with world.session() as session:
         session.execute(
-            update(Edition).where(Edition.planned_at == DEC_1).values(state=EditionState.PAUSED)
+            update(Edition)
+            .where(Edition.planned_at == DEC_1)
+            .values(state=EditionState.PAUSED, started_at=DEC_1)  # started, then paused
         )
     report = tick(world, tmp_path, FIRST_YEAR_UTC[1] + timedelta(minutes=1))
     january = edition_at(world, FIRST_YEAR_UTC[1])
@@ -325,3 +327,38 @@ def test_a_contact_with_an_unknown_zone_gets_the_series_zone_wave(
         message = session.scalar(select(Message).where(Message.contact_id == contact_id))
         assert message is not None
         assert message.next_attempt_at == WAVES["Europe/London"]
+
+
+def test_a_planned_edition_paused_ahead_is_skipped_on_its_date_and_blocks_nothing(
+    world: World, tmp_path: Path
+) -> None:
+    a_sales_newsletter(world)
+    world.item("roadmap", ["sales"], title="Roadmap")
+    plan(world)
+    december = edition_at(world, DEC_1).id
+    with world.session() as session:
+        assert pause_edition(session, december, NOW).state is EditionState.PAUSED
+
+    assert tick(world, tmp_path, DEC_1 + timedelta(minutes=1)).claimed == []
+    january = tick(world, tmp_path, FIRST_YEAR_UTC[1])
+    assert january.claimed == [edition_at(world, FIRST_YEAR_UTC[1]).id]
+    assert january.waiting == []
+    assert edition_at(world, DEC_1).state is EditionState.PAUSED
+
+    # Released after its date: planned again and due at once.
+    released_at = FIRST_YEAR_UTC[1] + timedelta(hours=1)
+    with world.session() as session:
+        released = release_edition(session, december, released_at)
+        assert (released.state, released.due_at) == (EditionState.PLANNED, released_at)
+    assert tick(world, tmp_path, released_at).claimed == [december]
+    # January carried every item, so December, sent after it, has nothing new.
+    assert edition_at(world, DEC_1).state is EditionState.EMPTY
+
+
+def test_a_planned_edition_released_before_its_date_keeps_its_date(world: World) -> None:
+    world.series()
+    plan(world)
+    december = edition_at(world, DEC_1).id
+    with world.session() as session:
+        pause_edition(session, december, NOW)
+        assert release_edition(session, december, NOW).due_at == DEC_1

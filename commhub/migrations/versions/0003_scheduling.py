@@ -18,6 +18,22 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+ACTIVE = "state IN ('sending', 'paused', 'held')"
+STARTED_AND_ACTIVE = f"{ACTIVE} AND started_at IS NOT NULL"
+
+
+def _active_index(where: str) -> None:
+    with op.batch_alter_table("editions", schema=None) as batch_op:
+        batch_op.drop_index("uq_editions_series_id_active")
+        batch_op.create_index(
+            "uq_editions_series_id_active",
+            ["series_id"],
+            unique=True,
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
+        )
+
+
 def upgrade() -> None:
     op.create_table(
         "calendar_feeds",
@@ -35,6 +51,9 @@ def upgrade() -> None:
         batch_op.alter_column("due_at", existing_type=sa.DateTime(timezone=True), nullable=False)
         batch_op.drop_index(batch_op.f("ix_editions_state"))
         batch_op.create_index("ix_editions_state_due_at", ["state", "due_at"], unique=False)
+
+    # A planned edition paused before its date is not under way: the series goes on.
+    _active_index(STARTED_AND_ACTIVE)
 
     with op.batch_alter_table("series", schema=None) as batch_op:
         batch_op.add_column(sa.Column("start_date", sa.Date(), nullable=True))
@@ -72,6 +91,7 @@ def downgrade() -> None:
         ):  # fmt: skip
             batch_op.drop_column(column)
 
+    _active_index(ACTIVE)
     with op.batch_alter_table("editions", schema=None) as batch_op:
         batch_op.drop_index("ix_editions_state_due_at")
         batch_op.create_index(batch_op.f("ix_editions_state"), ["state"], unique=False)

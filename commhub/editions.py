@@ -155,7 +155,10 @@ def prepare_edition(
     plan = pick_content(session, series, now, edition.id)
     preparation = Preparation(edition, plan)
     sections_of: dict[tuple[str, ...], list[Section]] = {}
+    # In waves when started on schedule; sent ahead of its date (send now), it goes now.
+    on_schedule = edition.due_at <= now
     waves = LocalWaves(edition.planned_at, series.timezone, now) if series.local_time else None
+    waves = waves if on_schedule else None
 
     def messages() -> Iterator[QueuedMessage]:
         members = audience_members(

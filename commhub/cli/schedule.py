@@ -55,6 +55,10 @@ calendar_command.name = "calendar"
 
 
 def _print_table(entries: list[CalendarEntry]) -> None:
+    click.echo(
+        f"  {'date and time':<16}  {'zone':<20} {'series':<24} {'audiences':<28} "
+        f"{'expected':>8}  state"
+    )
     month = ""
     for e in entries:
         heading = e.planned_at.strftime("%B %Y")
@@ -66,7 +70,7 @@ def _print_table(entries: list[CalendarEntry]) -> None:
         zone = f"{e.timezone}{' (each contact local)' if e.local_time else ''}"
         click.echo(
             f"  {when}  {zone:<20} {e.series:<24} {audiences:<28} "
-            f"{e.expected_recipients:>7}  {e.state.value}"
+            f"{e.expected_recipients:>8}  {e.state.value}"
         )
 
 
@@ -106,9 +110,10 @@ def revoke_command(app: AppContext, feed_id: int) -> None:
 
 
 def log_to_stderr() -> None:
-    """What the scheduler does, one line each; APScheduler's own chatter only if it warns."""
+    """What the scheduler does, one line each; the libraries' chatter only if they warn."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for chatty in ("apscheduler", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def build_scheduler(

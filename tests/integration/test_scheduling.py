@@ -362,3 +362,20 @@ def test_a_planned_edition_released_before_its_date_keeps_its_date(world: World)
     with world.session() as session:
         pause_edition(session, december, NOW)
         assert release_edition(session, december, NOW).due_at == DEC_1
+
+
+def test_a_local_time_edition_sent_now_ahead_of_its_date_goes_to_every_zone_now(
+    world: World,
+) -> None:
+    world.series(audiences=["sales"], local_time=True)
+    world.item("price-update", ["sales"], title="Q1 price update")
+    for zone in WAVES:
+        world.contact(f"{zone.split('/')[1].lower()}@partner.example", ["sales"], timezone=zone)
+    plan(world)
+    preparation = world.prepare()  # `editions send news --now` on 23 November
+    assert preparation.edition.planned_at == DEC_1
+    with world.session() as session:
+        waits = session.scalars(
+            select(Message.next_attempt_at).where(Message.edition_id == preparation.edition.id)
+        ).all()
+    assert waits == [None] * len(WAVES)

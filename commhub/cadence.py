@@ -57,6 +57,9 @@ _TIME = re.compile(r"^(?P<hour>\d{1,2}):(?P<minute>\d{2})$")
 _EVERY_WEEKS = re.compile(r"^every\s+(?P<n>\d+)\s+weeks?$")
 
 
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 class CadenceError(CommhubError):
     """A cadence text that cannot be read; the message names the part that is wrong."""
 
@@ -87,7 +90,11 @@ def parse_cadence(text: str) -> Cadence:
     """Read a cadence; raises CadenceError naming the part that is wrong."""
     clean = " ".join(text.lower().split())
     if clean.startswith("cron:"):
-        return Cadence(text, _cron_rules(text, clean.removeprefix("cron:").strip()))
+        cadence = Cadence(text, _cron_rules(text, clean.removeprefix("cron:").strip()))
+        # Cron can name a date that never comes (31 February): say so now, not on no date.
+        if not next_occurrences(cadence, ZoneInfo("UTC"), _EPOCH, 1):
+            raise CadenceError(text, "never falls on a real date")
+        return cadence
     match = _AT.match(clean)
     if not match:
         raise CadenceError(text, 'expected "... at HH:MM" (or "cron: M H DOM MON DOW")')

@@ -303,6 +303,8 @@ def test_the_same_arguments_give_the_same_times_and_after_is_strict() -> None:
         ("cron: 0 9 * * 2#6", 'cron day of week "2#6"'),
         ("cron: 0 9 0 * *", 'cron day of month "0": outside 1-31'),
         ("cron: 0 9 * * mon", 'cron day of week "mon"'),
+        ("cron: 0 9 31 2 *", "never falls on a real date"),
+        ("cron: 0 9 30,31 2 *", "never falls on a real date"),
     ],
 )
 def test_a_bad_cadence_names_the_part_that_is_wrong(text: str, names: str) -> None:

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, bindparam, delete, or_, select, update
+from sqlalchemy import JSON, Table, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine, UserDefinedType
 
 from commhub.alerts import MISSED_ALERT, WAITING_ALERT, raise_alert
 from commhub.cadence import BusinessDays, Cadence, Shift, next_occurrences, parse_cadence
-from commhub.db import rowcount
+from commhub.db import UtcDateTime, rowcount
 from commhub.editions import under_way
 from commhub.leases import holder_is_dead
 from commhub.models import Edition, EditionState, Series
@@ -148,7 +150,7 @@ def plan_editions(
         )
     rows = list(session.execute(query))
     until = now + horizon
-    memo: dict[tuple[str, datetime], list[datetime]] = {}
+    writer = _PlannedRows(session, now)
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         work = []
@@ -161,7 +163,7 @@ def plan_editions(
             after = now if changed or row.planned_through is None else row.planned_through
             work.append((row, schedule, key, changed, max(after, now)))
         if work:
-            _plan_chunk(session, work, now, until, memo, report)
+            _plan_chunk(session, work, now, until, writer, report)
     return report
 
 
@@ -170,10 +172,11 @@ def _plan_chunk(
     work: list[tuple[Any, Schedule, str, bool, datetime]],
     now: datetime,
     until: datetime,
-    memo: dict[tuple[str, datetime], list[datetime]],
+    writer: _PlannedRows,
     report: PlanReport,
 ) -> None:
-    changed_ids = [row.id for row, _s, _k, changed, _a in work if changed]
+    # A series never planned has no rows to rewrite.
+    changed_ids = [row.id for row, _s, _k, changed, _a in work if changed and row.plan_key]
     if changed_ids:
         report.removed += _unplan(session, changed_ids, now, report)
     existing: set[tuple[int, datetime]] = set(
@@ -183,17 +186,13 @@ def _plan_chunk(
             )
         )
     )
-    new_rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for row, schedule, key, _changed, after in work:
-        planned = memo.get((key, after))
-        if planned is None:
-            planned = memo[key, after] = schedule.planned_between(after, until)
-        for planned_at in planned:
+        for planned_at, stored in writer.times(schedule, key, after, until):
             if (row.id, planned_at) not in existing:
-                new_rows.append(_planned_row(row.id, planned_at, schedule.due_at(planned_at), now))
-    if new_rows:
-        # Another scheduler may be planning the same series this moment: its rows stand.
-        session.execute(_insert_new(session).on_conflict_do_nothing(), new_rows)
+                rows.append({"series_id": row.id, **stored})
+    if rows:
+        session.execute(writer.statement, rows)
     session.execute(
         update(SERIES)
         .where(SERIES.c.id == bindparam("sid"))
@@ -201,29 +200,69 @@ def _plan_chunk(
         [{"sid": row.id, "key": key} for row, _s, key, _c, _a in work],
     )
     report.series += len(work)
-    report.created += len(new_rows)
+    report.created += len(rows)
 
 
-def _insert_new(session: Session) -> Any:
-    """INSERT that skips rows already there (both dialects spell it ON CONFLICT DO NOTHING)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert(EDITIONS)
-    return sqlite_insert(EDITIONS)
+class _Converted(UserDefinedType[Any]):
+    """A value converted for the database already: bound as it is."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "TIMESTAMP"
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
 
 
-def _planned_row(
-    series_id: int, planned_at: datetime, due_at: datetime, now: datetime
-) -> dict[str, Any]:
-    return {
-        "series_id": series_id,
-        "planned_at": planned_at,
-        "due_at": due_at,
-        "state": EditionState.PLANNED,
-        "recipient_count": 0,
-        "notes": {},
-        "created_at": now,
-        "updated_at": now,
-    }
+def _bind_converter(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:
+    """What the column type does to a value on its way to this database."""
+    convert = column_type.dialect_impl(dialect).bind_processor(dialect)
+    return convert if convert is not None else (lambda value: value)
+
+
+class _PlannedRows:
+    """The planned times of each schedule, and the rows for them in the form the database
+    takes, each worked out once: thousands of series share a few hundred schedules, and
+    converting every row's times one by one cost more than the INSERT itself."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        dialect = session.get_bind().dialect
+        self._stored_time = _bind_converter(UtcDateTime(), dialect)
+        self._stored_notes = _bind_converter(JSON(), dialect)
+        self._times: dict[tuple[str, datetime], list[tuple[datetime, dict[str, Any]]]] = {}
+        self._now = self._stored_time(now)
+        converted = ("planned_at", "due_at", "created_at", "updated_at", "notes")
+        # Another scheduler may be planning the same series this moment: its rows stand.
+        make = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
+        self.statement = (
+            make(EDITIONS)
+            .values({name: bindparam(f"db_{name}", type_=_Converted()) for name in converted})
+            .on_conflict_do_nothing()
+        )
+
+    def times(
+        self, schedule: Schedule, key: str, after: datetime, until: datetime
+    ) -> list[tuple[datetime, dict[str, Any]]]:
+        """The planned times in (after, until], each with its row's values but the series."""
+        found = self._times.get((key, after))
+        if found is None:
+            found = self._times[key, after] = [
+                (planned_at, self._row(planned_at, schedule.due_at(planned_at)))
+                for planned_at in schedule.planned_between(after, until)
+            ]
+        return found
+
+    def _row(self, planned_at: datetime, due_at: datetime) -> dict[str, Any]:
+        return {
+            "db_planned_at": self._stored_time(planned_at),
+            "db_due_at": self._stored_time(due_at),
+            "state": EditionState.PLANNED,
+            "recipient_count": 0,
+            "db_notes": self._stored_notes({}),
+            "db_created_at": self._now,
+            "db_updated_at": self._now,
+        }
 
 
 def _unplan(session: Session, series_ids: list[int], now: datetime, report: PlanReport) -> int:

@@ -17,6 +17,7 @@ DOUBT_ALERT = "messages_in_doubt"
 MISSED_ALERT = "edition_missed"  # found past its grace: not sent
 WAITING_ALERT = "edition_waiting"  # due while the series' previous edition is under way
 PREPARE_ALERT = "edition_not_prepared"  # its content or messages could not be made
+PLAN_ALERT = "series_not_planned"  # its schedule cannot be worked out (a holiday too long)
 
 
 def raise_alert(

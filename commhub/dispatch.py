@@ -26,7 +26,7 @@ from commhub.delivery import DeliveryBackend
 from commhub.editions import ensure_prepared
 from commhub.leases import acquire_lease, new_owner, release_lease
 from commhub.models import Edition, EditionState
-from commhub.planning import claim_due, interrupted
+from commhub.planning import CLAIM_SECONDS, claim_due, interrupted
 from commhub.render import Renderer
 from commhub.sending import EditionSender, SendPolicy, SendReport
 
@@ -152,7 +152,8 @@ class EditionRunner:
         holds it or it is not for sending (held for approval, empty, paused)."""
         now = self.clock.now()
         with session_scope(self.sessions) as session:
-            if acquire_lease(session, edition_id, self.owner, now) is None:
+            # Long enough to prepare a large edition, which renews nothing while it works.
+            if acquire_lease(session, edition_id, self.owner, now, CLAIM_SECONDS) is None:
                 return None  # another live process is at it
         try:
             with session_scope(self.sessions) as session:

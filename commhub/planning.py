@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Table, and_, bindparam, delete, or_, select, update
+from sqlalchemy import JSON, Table, bindparam, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine, UserDefinedType
 
-from commhub.alerts import MISSED_ALERT, WAITING_ALERT, raise_alert
+from commhub.alerts import MISSED_ALERT, PLAN_ALERT, WAITING_ALERT, raise_alert
 from commhub.cadence import BusinessDays, Cadence, Shift, next_occurrences, parse_cadence
 from commhub.db import UtcDateTime, rowcount
 from commhub.editions import under_way
@@ -122,6 +122,7 @@ class PlanReport:
     created: int = 0
     removed: int = 0
     cancelled: list[int] = field(default_factory=list)  # approved editions off the cadence
+    failed: dict[str, str] = field(default_factory=dict)  # series slug: why it cannot be planned
 
 
 def plan_editions(
@@ -152,52 +153,69 @@ def plan_editions(
     until = now + horizon
     writer = _PlannedRows(session, now)
     for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
         work = []
-        for row in chunk:
+        for row in rows[start : start + _CHUNK]:
             schedule = schedule_of(row)
             key = schedule.key()
             changed = key != row.plan_key
             if not changed and row.planned_through and row.planned_through >= now + REFILL_BELOW:
                 continue
             after = now if changed or row.planned_through is None else row.planned_through
-            work.append((row, schedule, key, changed, max(after, now)))
+            try:
+                times = writer.times(schedule, key, max(after, now), until)
+            except ValueError as exc:
+                # One series that cannot be planned must not stop the others from sending.
+                report.failed[row.slug] = str(exc)
+                _alert_unplannable(session, row.slug, str(exc), now)
+                continue
+            work.append(_Work(row, key, changed, times))
         if work:
-            _plan_chunk(session, work, now, until, writer, report)
+            _plan_chunk(session, work, now, until, report)
     return report
 
 
+class _Work(NamedTuple):
+    row: Any
+    key: str
+    changed: bool
+    times: list[tuple[datetime, dict[str, Any]]]
+
+
+def _alert_unplannable(session: Session, slug: str, reason: str, now: datetime) -> None:
+    raise_alert(
+        session, PLAN_ALERT, f"series {slug} cannot be planned",
+        f"No editions of {slug} could be planned: {reason}. Its editions already planned "
+        "still go out. Fix the series (its holidays or shift) and apply the file again.",
+        now,
+    )  # fmt: skip
+
+
 def _plan_chunk(
-    session: Session,
-    work: list[tuple[Any, Schedule, str, bool, datetime]],
-    now: datetime,
-    until: datetime,
-    writer: _PlannedRows,
-    report: PlanReport,
+    session: Session, work: list[_Work], now: datetime, until: datetime, report: PlanReport
 ) -> None:
-    # A series never planned has no rows to rewrite.
-    changed_ids = [row.id for row, _s, _k, changed, _a in work if changed and row.plan_key]
-    if changed_ids:
-        report.removed += _unplan(session, changed_ids, now, report)
+    changed = [w for w in work if w.changed and w.row.plan_key]
+    if changed:
+        _unplan(session, changed, now, report)
     existing: set[tuple[int, datetime]] = set(
         session.execute(
             select(Edition.series_id, Edition.planned_at).where(
-                Edition.series_id.in_([row.id for row, *_ in work]), Edition.planned_at > now
+                Edition.series_id.in_([w.row.id for w in work]), Edition.planned_at > now
             )
         )
     )
-    rows: list[dict[str, Any]] = []
-    for row, schedule, key, _changed, after in work:
-        for planned_at, stored in writer.times(schedule, key, after, until):
-            if (row.id, planned_at) not in existing:
-                rows.append({"series_id": row.id, **stored})
+    rows = [
+        {"series_id": w.row.id, **stored}
+        for w in work
+        for planned_at, stored in w.times
+        if (w.row.id, planned_at) not in existing
+    ]
     if rows:
-        session.execute(writer.statement, rows)
+        session.execute(_PlannedRows.statement(session), rows)
     session.execute(
         update(SERIES)
         .where(SERIES.c.id == bindparam("sid"))
         .values(plan_key=bindparam("key"), planned_through=until),
-        [{"sid": row.id, "key": key} for row, _s, key, _c, _a in work],
+        [{"sid": w.row.id, "key": w.key} for w in work],
     )
     report.series += len(work)
     report.created += len(rows)
@@ -231,11 +249,17 @@ class _PlannedRows:
         self._stored_time = _bind_converter(UtcDateTime(), dialect)
         self._stored_notes = _bind_converter(JSON(), dialect)
         self._times: dict[tuple[str, datetime], list[tuple[datetime, dict[str, Any]]]] = {}
+        self.now = now
         self._now = self._stored_time(now)
-        converted = ("planned_at", "due_at", "created_at", "updated_at", "notes")
-        # Another scheduler may be planning the same series this moment: its rows stand.
+
+    @staticmethod
+    def statement(session: Session) -> Any:
+        """INSERT of rows made by _row; another scheduler may be planning the same series
+        this moment, and its rows stand."""
+        dialect = session.get_bind().dialect
         make = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
-        self.statement = (
+        converted = ("planned_at", "due_at", "created_at", "updated_at", "notes")
+        return (
             make(EDITIONS)
             .values({name: bindparam(f"db_{name}", type_=_Converted()) for name in converted})
             .on_conflict_do_nothing()
@@ -244,12 +268,15 @@ class _PlannedRows:
     def times(
         self, schedule: Schedule, key: str, after: datetime, until: datetime
     ) -> list[tuple[datetime, dict[str, Any]]]:
-        """The planned times in (after, until], each with its row's values but the series."""
+        """The planned times in (after, until] not yet due, each with its row's values but
+        the series (raises ValueError when the schedule cannot be worked out)."""
         found = self._times.get((key, after))
         if found is None:
             found = self._times[key, after] = [
-                (planned_at, self._row(planned_at, schedule.due_at(planned_at)))
+                (planned_at, self._row(planned_at, due_at))
                 for planned_at in schedule.planned_between(after, until)
+                # A local-time edition whose first wave has passed is not planned late.
+                if (due_at := schedule.due_at(planned_at)) > self.now
             ]
         return found
 
@@ -265,31 +292,44 @@ class _PlannedRows:
         }
 
 
-def _unplan(session: Session, series_ids: list[int], now: datetime, report: PlanReport) -> int:
-    """Remove the series' future editions nobody has touched, so the new schedule replaces
-    them; an approved one is cancelled with the reason, for its approver to see."""
-    untouched = and_(
-        Edition.series_id.in_(series_ids),
-        Edition.state == EditionState.PLANNED,
-        Edition.due_at > now,
-        Edition.prepared_at.is_(None),
-    )
-    approved = list(
-        session.scalars(select(Edition.id).where(untouched, Edition.approved_at.is_not(None)))
-    )
-    if approved:
+def _unplan(session: Session, changed: list[_Work], now: datetime, report: PlanReport) -> None:
+    """Remove the future editions nobody has touched whose time is off the new schedule; an
+    approved one is cancelled with the reason, for its approver to see. Those still on it
+    stay (approval included), with their due time brought up to date."""
+    wanted = {w.row.id: {t: stored["db_due_at"] for t, stored in w.times} for w in changed}
+    untouched = session.execute(
+        select(Edition.id, Edition.series_id, Edition.planned_at, Edition.approved_at).where(
+            Edition.series_id.in_(list(wanted)),
+            Edition.state == EditionState.PLANNED,
+            Edition.due_at > now,
+            Edition.prepared_at.is_(None),
+        )
+    ).all()
+    off = [r for r in untouched if r.planned_at not in wanted[r.series_id]]
+    kept = [r for r in untouched if r.planned_at in wanted[r.series_id]]
+    cancelled = [r.id for r in off if r.approved_at is not None]
+    removed = [r.id for r in off if r.approved_at is None]
+    if cancelled:
         session.execute(
             update(Edition)
-            .where(Edition.id.in_(approved))
+            .where(Edition.id.in_(cancelled))
             .values(
                 state=EditionState.CANCELLED,
                 finished_at=now,
-                state_reason="the series' schedule changed; approve its new edition instead",
+                state_reason="the series' schedule changed and no longer has this date",
             )
         )
-        report.cancelled.extend(approved)
-    removed = session.execute(delete(Edition).where(untouched, Edition.approved_at.is_(None)))
-    return rowcount(removed)
+        report.cancelled.extend(cancelled)
+    if removed:
+        session.execute(delete(Edition).where(Edition.id.in_(removed)))
+        report.removed += len(removed)
+    if kept:
+        session.execute(
+            update(EDITIONS)
+            .where(EDITIONS.c.id == bindparam("eid"))
+            .values(due_at=bindparam("due", type_=_Converted())),
+            [{"eid": r.id, "due": wanted[r.series_id][r.planned_at]} for r in kept],
+        )
 
 
 @dataclass

@@ -211,6 +211,8 @@ class _EntryReader:
         has_holidays = definition.holiday_country or definition.company_days
         if has_holidays and definition.shift is Shift.NONE:
             self.problem("holidays", "has no effect without `shift: previous` or `next`")
+        elif has_holidays and not self.failed:
+            self.closures_fit(definition)
         if definition.start is None and not self.failed and _counts_weeks(definition.cadence):
             self.problem("start", "required: the cadence counts weeks from the start date")
         return None if self.failed else definition
@@ -377,6 +379,19 @@ class _EntryReader:
             else:
                 days.append(day)
         return country or None, tuple(sorted(set(days)))
+
+    def closures_fit(self, definition: SeriesDefinition) -> None:
+        """Every listed day must be able to move to a business day, or the series cannot be
+        planned around it: say so now rather than on the date."""
+        days = BusinessDays(
+            definition.shift, definition.holiday_country, frozenset(definition.company_days)
+        )
+        for day in definition.company_days:
+            try:
+                days.shifted(day)
+            except ValueError as exc:
+                self.problem("holidays", f"dates: {exc}: a closure this long cannot be moved")
+                return
 
     def grace(self) -> timedelta:
         value = self.entry.get("grace")

@@ -7,12 +7,13 @@ Europe/London, and the world's clock starts at Monday 2026-11-23 09:00 UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
 
-from commhub.alerts import APPROVAL_ALERT, MISSED_ALERT, WAITING_ALERT
+from commhub.alerts import APPROVAL_ALERT, MISSED_ALERT, PLAN_ALERT, WAITING_ALERT
+from commhub.cadence import Shift
 from commhub.delivery.outbox import OutboxBackend
 from commhub.dispatch import EditionRunner, TickReport
 from commhub.editions import approve_edition, pause_edition, release_edition
@@ -379,3 +380,47 @@ def test_a_local_time_edition_sent_now_ahead_of_its_date_goes_to_every_zone_now(
             select(Message.next_attempt_at).where(Message.edition_id == preparation.edition.id)
         ).all()
     assert waits == [None] * len(WAVES)
+
+
+def test_a_schedule_change_keeps_an_approved_edition_still_on_it(world: World) -> None:
+    world.series(requires_approval=True)
+    plan(world)
+    december = edition_at(world, DEC_1).id
+    with world.session() as session:
+        approve_edition(session, december, NOW)
+        # A company day in August moves August's edition; December's date stands.
+        session.execute(update(Series).values(shift=Shift.NEXT, company_days=["2027-08-02"]))
+        report = plan_editions(session, NOW, [1])
+    assert report.cancelled == []
+    # Two dates move: Sat 1 May to Mon 3 May; Sun 1 August past Mon 2 to Tue 3 August.
+    assert (report.removed, report.created) == (2, 2)
+    assert datetime(2027, 8, 3, 8, 0, tzinfo=UTC) in [t for t, _ in planned(world)]
+    kept = edition_at(world, DEC_1)
+    assert (kept.id, kept.approved_at) == (december, NOW)
+    assert len(planned(world)) == 13
+
+
+def test_a_local_time_series_planned_after_its_first_wave_starts_with_the_next_date(
+    world: World,
+) -> None:
+    world.series(local_time=True)
+    with world.session() as session:
+        plan_editions(session, datetime(2026, 12, 1, 5, 0, tzinfo=UTC))
+    # 09:00 on 1 December has passed in Auckland: that edition is not planned late.
+    assert planned(world)[0] == (FIRST_YEAR_UTC[1], EditionState.PLANNED)
+
+
+def test_a_series_that_cannot_be_planned_is_an_alert_and_the_others_are_planned(
+    world: World,
+) -> None:
+    closure = [(date(2027, 7, 26) + timedelta(days=n)).isoformat() for n in range(21)]
+    world.series("closed", shift=Shift.NEXT, company_days=closure)
+    world.series("open", name="Open News")
+    with world.session() as session:
+        report = plan_editions(session, NOW)
+    assert list(report.failed) == ["closed"]
+    assert "no business day within 14 days" in report.failed["closed"]
+    assert len(planned(world, "open")) == 13
+    assert planned(world, "closed") == []
+    [alert] = alerts(world, PLAN_ALERT)
+    assert alert.subject == "series closed cannot be planned"

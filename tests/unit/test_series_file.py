@@ -200,3 +200,11 @@ def test_every_n_weeks_needs_a_start_date_to_count_from(tmp_path: Path) -> None:
     assert "series.yml:2:series[news].start: required: the cadence counts weeks" in str(
         caught.value
     )
+
+
+def test_a_closure_too_long_to_move_a_date_out_of_is_refused(tmp_path: Path) -> None:
+    closure = ", ".join(f"2027-08-{day:02d}" for day in range(1, 22))
+    text = TIMED.replace('dates: [2027-12-24, "2027-12-31"]', f"dates: [{closure}]")
+    with pytest.raises(SeriesError) as caught:
+        read(tmp_path, text)
+    assert "series[news].holidays: dates: no business day within 14 days" in str(caught.value)

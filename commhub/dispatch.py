@@ -31,6 +31,9 @@ from commhub.render import Renderer
 from commhub.sending import EditionSender, SendPolicy, SendReport
 
 log = logging.getLogger(__name__)
+# A send gives its thread back rather than wait longer than this for its next messages (a
+# later wave); the scheduler sets a job for that time and resumes it then.
+MAX_WAIT = 60.0
 
 
 @dataclass
@@ -76,6 +79,7 @@ class EditionRunner:
         clock: Clock,
         workers: int = 4,
         policy: SendPolicy | None = None,
+        max_wait: float = MAX_WAIT,
         on_done: Callable[[int, SendReport | None], None] | None = None,
     ) -> None:
         self.sessions = sessions
@@ -86,7 +90,9 @@ class EditionRunner:
         self.clock = _StoppableClock(clock)
         self.policy = policy
         self.on_done = on_done or (lambda _id, _report: None)
+        self.max_wait = max_wait
         self.owner = new_owner()
+        self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="edition")
         self._lock = threading.Lock()
         self._running: dict[int, Future[SendReport | None]] = {}
@@ -95,13 +101,17 @@ class EditionRunner:
         """Claim what is due, resume what was interrupted, and start sending both."""
         now = self.clock.now()
         with session_scope(self.sessions) as session:
-            claim = claim_due(session, now, self.owner)
+            # No more than this process can start now: what waits in a queue here misses
+            # its time, while another scheduler could send it.
+            claim = claim_due(session, now, self.owner, self.workers - len(self.running()))
         with session_scope(self.sessions) as session:
             stalled = [i for i in interrupted(session, now) if i not in claim.claimed]
         report = TickReport(claim.claimed, claim.missed, claim.waiting)
         for edition_id in claim.claimed:
             self._submit(edition_id)
         for edition_id in stalled:
+            if len(self.running()) >= self.workers:
+                break  # the rest at the next tick, or by another scheduler
             if self._submit(edition_id):
                 report.resumed.append(edition_id)
         return report
@@ -144,6 +154,10 @@ class EditionRunner:
         except Exception:
             log.exception("edition %s: the send stopped", edition_id)
             report = None
+        if report is not None and report.waiting_until is not None:
+            log.info(
+                "edition %s: the next messages are due at %s", edition_id, report.waiting_until
+            )
         self.on_done(edition_id, report)
         return report
 
@@ -169,8 +183,10 @@ class EditionRunner:
         backend = self.make_backend()
         try:
             sender = EditionSender(
-                self.sessions, backend, self.settings, self.clock, self.policy, owner=self.owner
-            )
+                self.sessions, backend, self.settings, self.clock, self.policy,
+                owner=self.owner, max_wait=self.max_wait,
+                should_stop=self.clock.stopping.is_set,
+            )  # fmt: skip
             return sender.send(edition_id)
         finally:
             backend.close()

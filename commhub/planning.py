@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Table, bindparam, delete, or_, select, update
+from sqlalchemy import JSON, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -32,7 +32,7 @@ from commhub.cadence import BusinessDays, Cadence, Shift, next_occurrences, pars
 from commhub.db import UtcDateTime, rowcount
 from commhub.editions import under_way
 from commhub.leases import holder_is_dead
-from commhub.models import Edition, EditionState, Series
+from commhub.models import Edition, EditionState, Message, MessageStatus, Series
 
 EDITIONS = cast(Table, Edition.__table__)
 SERIES = cast(Table, Series.__table__)
@@ -340,10 +340,11 @@ class ClaimReport:
     waiting: list[int] = field(default_factory=list)
 
 
-def claim_due(session: Session, now: datetime, owner: str) -> ClaimReport:
-    """Start every planned edition that is due, each with one conditional UPDATE, under
-    owner's lease; mark those past their grace missed. Commit straight after: the claim
-    is what stops another scheduler."""
+def claim_due(session: Session, now: datetime, owner: str, limit: int | None = None) -> ClaimReport:
+    """Start the planned editions that are due, each with one conditional UPDATE, under
+    owner's lease, up to limit (what the caller can send now; the rest stay planned for
+    another process or the next tick); mark those past their grace missed. Commit straight
+    after: the claim is what stops another scheduler."""
     report = ClaimReport()
     due = session.execute(
         select(Edition.id, Edition.series_id, Edition.due_at, Edition.planned_at, Series)
@@ -353,6 +354,8 @@ def claim_due(session: Session, now: datetime, owner: str) -> ClaimReport:
     ).all()
     for edition_id, series_id, due_at, planned_at, series in due:
         grace = timedelta(minutes=series.grace_minutes)
+        if limit is not None and len(report.claimed) >= limit and now - due_at <= grace:
+            continue
         if now - due_at > grace:
             if _mark_missed(session, edition_id, series, planned_at, due_at, grace, now):
                 report.missed.append(edition_id)
@@ -433,22 +436,51 @@ def _hours(span: timedelta) -> str:
 
 
 def upcoming(session: Session, now: datetime, within: timedelta) -> list[tuple[int, datetime]]:
-    """Planned editions due within `within` of now (id, due time), soonest first."""
-    return list(
-        session.execute(
-            select(Edition.id, Edition.due_at)
-            .where(Edition.state == EditionState.PLANNED, Edition.due_at <= now + within)
-            .order_by(Edition.due_at)
+    """What comes due after now and within `within` (edition id, when), soonest first:
+    planned editions, and the next wave of local-time editions under way."""
+    planned = session.execute(
+        select(Edition.id, Edition.due_at).where(
+            Edition.state == EditionState.PLANNED,
+            Edition.due_at > now,
+            Edition.due_at <= now + within,
         )
     )
+    waves = session.execute(
+        select(Message.edition_id, func.min(Message.next_attempt_at))
+        .join(Edition, Edition.id == Message.edition_id)
+        .where(
+            Edition.state == EditionState.SENDING,
+            Message.status == MessageStatus.QUEUED,
+            Message.next_attempt_at > now,
+            Message.next_attempt_at <= now + within,
+        )
+        .group_by(Message.edition_id)
+    )
+    return sorted([(i, t) for i, t in [*planned, *waves]], key=lambda found: found[1])
 
 
 def interrupted(session: Session, now: datetime) -> list[int]:
-    """Editions left `sending` that nobody is sending: no claim, an expired one, or one
-    held by a process on this machine that has exited."""
+    """Editions left `sending` that nobody is sending (no claim, an expired one, or one held
+    by a process on this machine that has exited) and that have something to do now: not
+    prepared yet, messages due or in doubt, or nothing left but to be finished. One whose
+    messages all wait for a later wave is left until then."""
+    pending = select(Message.id).where(
+        Message.edition_id == Edition.id,
+        Message.status.in_((MessageStatus.QUEUED, MessageStatus.SENDING)),
+    )
+    due = pending.where(
+        or_(
+            Message.status == MessageStatus.SENDING,
+            Message.next_attempt_at.is_(None),
+            Message.next_attempt_at <= now,
+        )
+    )
     rows = session.execute(
         select(Edition.id, Edition.lease_owner, Edition.lease_expires_at)
-        .where(Edition.state == EditionState.SENDING)
+        .where(
+            Edition.state == EditionState.SENDING,
+            or_(Edition.prepared_at.is_(None), due.exists(), ~pending.exists()),
+        )
         .order_by(Edition.id)
     )
     return [

@@ -91,6 +91,8 @@ class SendReport:
     counts: Counter[MessageStatus] = field(default_factory=Counter)
     reason: str | None = None
     in_doubt: int = 0  # messages found `sending` at start and marked unknown
+    # Set when the sender stopped early: what is left is due then (a later wave, a retry).
+    waiting_until: datetime | None = None
 
 
 def retry_delay(
@@ -155,6 +157,8 @@ class EditionSender:
         rng: random.Random | None = None,
         notice: Callable[[str], None] | None = None,
         owner: str | None = None,
+        max_wait: float | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.sessions = sessions
         self.backend = backend
@@ -168,6 +172,11 @@ class EditionSender:
         self.tokens: Tokens = message_tokens(settings.secret_keys)
         # A scheduler passes the name it claimed the edition under, so its lease carries on.
         self.owner = owner or new_owner()
+        # A scheduler's sender gives its thread back rather than wait longer than this (the
+        # next wave of a local-time edition); the scheduler resumes the edition when due.
+        self.max_wait = max_wait
+        # Asked between batches: a process stopping leaves the rest to the next sender.
+        self.should_stop = should_stop or (lambda: False)
 
     def send(self, edition_id: int) -> SendReport:
         """Send every pending message of an edition in state `sending`."""
@@ -231,6 +240,8 @@ class EditionSender:
         outage_since: datetime | None = None
         ahead: _ReadAhead | None = None
         while True:
+            if self.should_stop():
+                return
             now = self.clock.now()
             with session_scope(self.sessions) as session:
                 state = session.scalar(select(Edition.state).where(Edition.id == edition_id))
@@ -448,7 +459,8 @@ class EditionSender:
                 )  # fmt: skip
 
     def _finish_or_wait(self, edition_id: int, report: SendReport) -> bool:
-        """Finish the edition if nothing is pending (True); otherwise wait for the next retry."""
+        """Finish the edition if nothing is pending, or stop if the next message is due
+        later than max_wait (True); otherwise wait for it."""
         now = self.clock.now()
         with session_scope(self.sessions) as session:
             counts = status_counts(session, edition_id)
@@ -460,7 +472,10 @@ class EditionSender:
         if due is not None and due > now:
             waiting = counts[MessageStatus.QUEUED]
             seconds = (due - now).total_seconds()
-            self.notice(f"{waiting} messages refused for now; next try in {seconds:.0f} s")
+            if self.max_wait is not None and seconds > self.max_wait:
+                report.waiting_until = due
+                return True
+            self.notice(f"{waiting} messages wait; the next is due in {seconds:.0f} s")
             self._wait(seconds)
         return False
 

@@ -18,7 +18,7 @@ from commhub.delivery.outbox import OutboxBackend
 from commhub.dispatch import EditionRunner, TickReport
 from commhub.editions import approve_edition, pause_edition, release_edition
 from commhub.models import Alert, Contact, Edition, EditionState, Message, MessageStatus, Series
-from commhub.planning import claim_due, plan_editions
+from commhub.planning import claim_due, plan_editions, upcoming
 from commhub.sending import SendPolicy
 from tests.builders import NOW, QUICK, World
 
@@ -293,24 +293,31 @@ def test_a_local_time_edition_goes_out_in_waves_the_earliest_zone_first(
     edition = edition_at(world, DEC_1)
     # Started where 09:00 on 1 December comes first on Earth (UTC+14).
     assert edition.due_at == datetime(2026, 11, 30, 19, 0, tzinfo=UTC)
+    assert tick(world, tmp_path, edition.due_at).claimed == [edition.id]
 
-    # Long leases, so that the sender waits out each wave in a few virtual steps.
-    patient = SendPolicy(retry_base=1.0, retry_cap=4.0, lease_seconds=3 * 3600)
-    report = tick(world, tmp_path, edition.due_at, patient)
-    assert report.claimed == [edition.id]
+    def sent() -> set[str]:
+        return {a for a, m in world.messages(edition.id).items() if m.status is MessageStatus.SENT}
 
-    messages = world.messages(edition.id)
-    expected = {f"{z.split('/')[1].lower()}@partner.example": t for z, t in WAVES.items()}
-    expected["nozone@partner.example"] = WAVES["Europe/London"]
-    for address, wave in expected.items():
-        message = messages[address]
-        assert message.status is MessageStatus.SENT
-        assert message.sent_at is not None
-        assert wave <= message.sent_at < wave + timedelta(minutes=1), address
-    order = sorted(messages, key=lambda a: messages[a].sent_at or NOW)
-    assert order[0] == "auckland@partner.example"
-    assert order[-1] == "los_angeles@partner.example"
+    # Prepared, nothing due yet; the scheduler is told when the first wave is.
+    assert sent() == set()
+    with world.session() as session:
+        assert upcoming(session, edition.due_at, timedelta(hours=2)) == [
+            (edition.id, WAVES["Pacific/Auckland"])
+        ]
+    expected: set[str] = set()
+    for zone, wave in WAVES.items():
+        tick(world, tmp_path, wave - timedelta(seconds=1))
+        assert sent() == expected, f"before the {zone} wave"
+        report = tick(world, tmp_path, wave)
+        assert report.resumed == [edition.id]
+        expected.add(f"{zone.split('/')[1].lower()}@partner.example")
+        if zone == "Europe/London":
+            expected.add("nozone@partner.example")
+        assert sent() == expected, f"after the {zone} wave"
+        messages = world.messages(edition.id)
+        assert max(messages[a].sent_at or NOW for a in expected) == wave  # on the minute
     assert edition_at(world, DEC_1).state is EditionState.SENT
+    assert all(m.sent_at for m in world.messages(edition.id).values())
 
 
 def test_a_contact_with_an_unknown_zone_gets_the_series_zone_wave(
@@ -424,3 +431,15 @@ def test_a_series_that_cannot_be_planned_is_an_alert_and_the_others_are_planned(
     assert planned(world, "closed") == []
     [alert] = alerts(world, PLAN_ALERT)
     assert alert.subject == "series closed cannot be planned"
+
+
+def test_claims_stop_at_the_limit_and_the_rest_stay_planned_for_others(world: World) -> None:
+    world.series("one")
+    world.series("two", name="Two")
+    with world.session() as session:
+        plan_editions(session, NOW)
+        first = claim_due(session, datetime(2026, 12, 1, 9, 0, tzinfo=UTC), "me", limit=1)
+        second = claim_due(session, datetime(2026, 12, 1, 9, 0, tzinfo=UTC), "other", limit=1)
+    assert len(first.claimed) == 1
+    assert len(second.claimed) == 1
+    assert first.claimed != second.claimed

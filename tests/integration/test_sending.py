@@ -108,7 +108,7 @@ def test_a_transient_refusal_is_retried_after_a_backoff_and_then_sent(
     assert smtp_sink.counts() == Counter({"greylisted@p.example": 1, "b@p.example": 1})
     message = world.messages(edition_id)["greylisted@p.example"]
     assert (message.status, message.attempts) == (MessageStatus.SENT, 3)
-    assert "1 messages refused for now; next try in" in world.notices[0]
+    assert "1 messages wait; the next is due in" in world.notices[0]
     assert world.clock.slept, "the retry waited (on the test clock) instead of hammering"
 
 
@@ -444,3 +444,28 @@ def test_a_contact_suppressed_mid_send_is_skipped_by_the_next_claim(
     later = messages["later@p.example"]
     assert (later.status, later.skip_reason) == (MessageStatus.SKIPPED, reason)
     assert report.counts == Counter({MessageStatus.SENT: 1, MessageStatus.SKIPPED: 1})
+
+
+def test_a_sender_told_to_stop_ends_after_the_batch_in_flight_and_the_next_finishes(
+    world: World, tmp_path: Path
+) -> None:
+    edition_id = world.newsletter_to(*(f"c{n}@p.example" for n in range(5)))
+    batches: list[int] = []
+
+    class Small(OutboxBackend):
+        max_batch = 2
+
+        def send(self, batch: Sequence[OutgoingMessage]) -> list[DeliveryResult]:
+            batches.append(len(batch))
+            return super().send(batch)
+
+    stopping = EditionSender(
+        world.runtime.sessions, Small(tmp_path), world.runtime.settings, world.clock, QUICK,
+        should_stop=lambda: len(batches) >= 1,
+    )  # fmt: skip
+    report = stopping.send(edition_id)
+    assert report.state is EditionState.SENDING
+    assert report.counts[MessageStatus.SENT] == 2
+    assert report.counts[MessageStatus.QUEUED] == 3
+    # The lease is given back, so the next sender (a scheduler's sweep) goes on at once.
+    assert world.send(edition_id, Small(tmp_path)).counts[MessageStatus.SENT] == 5

@@ -446,8 +446,9 @@ def run_startup(url: str, data_dir: Path, count: int, ics_entries: int) -> dict[
 
     seconds, report = timed(refill)
     assert through is not None
-    base = core_insert(runtime, copy_and_delete(runtime, EDITIONS.c.planned_at > through))
-    figure("refill", seconds, base, report.created)
+    topped_up = copy_and_delete(runtime, EDITIONS.c.planned_at > through)
+    figure("refill", seconds, core_insert(runtime, topped_up), report.created)
+    result["refill_copied"] = len(topped_up)
     runtime.close()
     return result
 
@@ -704,6 +705,10 @@ def notes(
             f"goal, start-up and reconcile with {args.series:,} series under 5 s: "
             f"cold plan {cold:.1f} s, warm start-up {warm:.1f} s"
         )
+    for r in startups:
+        if r["copied"] != r["cold"]["rows"] or r["refill_copied"] != r["refill"]["rows"]:
+            print("note: the baselines re-inserted a different number of rows than were written")
+            break
     for r in startups:
         if r["calendar_baseline_rows"] != r["calendar"]["rows"]:
             print(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from commhub.alerts import PREPARE_ALERT, raise_alert
@@ -24,9 +25,9 @@ from commhub.config import Settings
 from commhub.db import session_scope
 from commhub.delivery import DeliveryBackend
 from commhub.editions import ensure_prepared
-from commhub.leases import acquire_lease, new_owner, release_lease
+from commhub.leases import CLAIM_SECONDS, acquire_lease, new_owner, release_lease
 from commhub.models import Edition, EditionState
-from commhub.planning import CLAIM_SECONDS, claim_due, interrupted
+from commhub.planning import claim_due, interrupted
 from commhub.render import Renderer
 from commhub.sending import EditionSender, SendPolicy, SendReport
 
@@ -173,6 +174,12 @@ class EditionRunner:
             with session_scope(self.sessions) as session:
                 edition = ensure_prepared(session, edition_id, now, self.renderer, self.settings)
                 state = edition.state
+        except (OperationalError, IntegrityError):
+            # The database was busy or another process was at it: try again at the next
+            # sweep rather than pause for a person.
+            with session_scope(self.sessions) as session:
+                release_lease(session, edition_id, self.owner)
+            raise
         except Exception as exc:
             self._not_prepared(edition_id, exc)
             raise

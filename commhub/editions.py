@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from commhub.alerts import (
     APPROVAL_ALERT,
     DOUBT_ALERT,
+    MISSED_ALERT,
     PAUSE_ALERT,
     PREPARE_ALERT,
     raise_alert,
@@ -35,6 +36,7 @@ from commhub.cadence import placed
 from commhub.config import Settings
 from commhub.db import rowcount
 from commhub.errors import Conflict, EditionUnderWay, NotFound
+from commhub.leases import CLAIM_SECONDS
 from commhub.message_store import (
     QueuedMessage,
     counts_by_role_set,
@@ -94,8 +96,11 @@ class Preparation:
     too_long: dict[str, int] = field(default_factory=dict)
 
 
-def start_edition(session: Session, series: Series, now: datetime) -> Edition:
-    """Claim the series' next planned edition for sending now, or create one for now.
+def start_edition(
+    session: Session, series: Series, now: datetime, owner: str | None = None
+) -> Edition:
+    """Claim the series' next planned edition for sending now (under owner's lease, if
+    given), or create one for now.
 
     Refuses while another edition of the series is under way: two at once would carry the
     same new items.
@@ -126,7 +131,7 @@ def start_edition(session: Session, series: Series, now: datetime) -> Edition:
         claimed = session.execute(
             update(Edition)
             .where(Edition.id == edition.id, Edition.state == EditionState.PLANNED)
-            .values(state=EditionState.SENDING, started_at=now)
+            .values(state=EditionState.SENDING, started_at=now, **_lease(owner, now))
             .execution_options(synchronize_session="fetch")
         )
     except IntegrityError:
@@ -353,7 +358,11 @@ def next_step(edition: Edition) -> str:
 
 
 def approve_edition(
-    session: Session, edition_id: int, now: datetime, approver: User | None = None
+    session: Session,
+    edition_id: int,
+    now: datetime,
+    approver: User | None = None,
+    owner: str | None = None,
 ) -> Edition:
     """Approve an edition held for approval, which is then ready to send; or a planned one
     ahead of its date, which then goes out on it without being held."""
@@ -370,6 +379,7 @@ def approve_edition(
     if held:
         edition.state = EditionState.SENDING
         edition.state_reason = None
+        _take_lease(edition, owner, now)
     resolve_alerts(session, edition_id, now, (APPROVAL_ALERT,))
     return edition
 
@@ -385,10 +395,18 @@ def pause_edition(session: Session, edition_id: int, now: datetime) -> Edition:
     return edition
 
 
-def release_edition(session: Session, edition_id: int, now: datetime) -> Edition:
-    """Let a paused or held edition go on sending; one paused before it started is planned
-    again (and due at once if its time has passed: the scheduler sends it)."""
+def release_edition(
+    session: Session, edition_id: int, now: datetime, owner: str | None = None
+) -> Edition:
+    """Let a paused or held edition go on sending (under owner's lease, if given); one
+    paused before it started, or missed, is planned again, due at once if its time has
+    passed."""
     edition = get_edition(session, edition_id)
+    if edition.state is EditionState.MISSED:
+        edition.state, edition.state_reason, edition.finished_at = EditionState.PLANNED, None, None
+        edition.due_at = now
+        resolve_alerts(session, edition_id, now, (MISSED_ALERT,))
+        return edition
     if edition.state is EditionState.HELD and edition.state_reason == AWAITING_APPROVAL:
         raise Conflict(f"edition {edition_id} needs approval first: {next_step(edition)}")
     if edition.state not in (EditionState.HELD, EditionState.PAUSED):
@@ -399,11 +417,27 @@ def release_edition(session: Session, edition_id: int, now: datetime) -> Edition
         edition.due_at = max(edition.due_at, now)
         return edition
     edition.state = EditionState.SENDING
+    _take_lease(edition, owner, now)
     resolve_alerts(session, edition_id, now, (PAUSE_ALERT, PREPARE_ALERT))
     return edition
 
 
-def prepare_resend_unknown(session: Session, edition_id: int, now: datetime) -> int:
+def _lease(owner: str | None, now: datetime) -> dict[str, Any]:
+    """The lease columns for a state change made by owner: no scheduler takes the edition
+    between the change and owner's sender starting."""
+    if owner is None:
+        return {}
+    return {"lease_owner": owner, "lease_expires_at": now + timedelta(seconds=CLAIM_SECONDS)}
+
+
+def _take_lease(edition: Edition, owner: str | None, now: datetime) -> None:
+    for column, value in _lease(owner, now).items():
+        setattr(edition, column, value)
+
+
+def prepare_resend_unknown(
+    session: Session, edition_id: int, now: datetime, owner: str | None = None
+) -> int:
     """Queue an edition's in-doubt messages again (the operator accepts possible duplicates)."""
     edition = get_edition(session, edition_id)
     if edition.state not in (EditionState.SENDING, EditionState.SENT):
@@ -413,6 +447,7 @@ def prepare_resend_unknown(session: Session, edition_id: int, now: datetime) -> 
         raise Conflict(f"edition {edition_id} has no messages in doubt")
     edition.state = EditionState.SENDING
     edition.finished_at = None
+    _take_lease(edition, owner, now)
     resolve_alerts(session, edition_id, now, (DOUBT_ALERT,))
     return count
 

@@ -78,7 +78,7 @@ def create_feed(session: Session, label: str, now: datetime) -> CalendarFeed:
 def revoke_feed(session: Session, feed_id: int, now: datetime) -> CalendarFeed:
     feed = session.get(CalendarFeed, feed_id)
     if feed is None:
-        raise NotFound(f"no calendar feed {feed_id}: `commhub calendar feeds` lists them")
+        raise NotFound(f"no calendar feed {feed_id}: `commhub calendar links` lists them")
     if feed.revoked_at is not None:
         raise Conflict(f"calendar feed {feed_id} was revoked at {feed.revoked_at:%Y-%m-%d %H:%M}")
     feed.revoked_at = now

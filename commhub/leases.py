@@ -21,6 +21,9 @@ from commhub.db import rowcount
 from commhub.models import Edition
 
 LEASE_SECONDS = 90.0
+# The claim taken with a state change (a scheduler's claim, a command's approve or release):
+# long enough to prepare a large edition, which renews nothing while it works.
+CLAIM_SECONDS = 600.0
 
 
 def new_owner() -> str:

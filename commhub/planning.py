@@ -27,11 +27,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine, UserDefinedType
 
-from commhub.alerts import MISSED_ALERT, PLAN_ALERT, WAITING_ALERT, raise_alert
+from commhub.alerts import MISSED_ALERT, PLAN_ALERT, WAITING_ALERT, raise_alert, resolve_alerts
 from commhub.cadence import BusinessDays, Cadence, Shift, next_occurrences, parse_cadence
 from commhub.db import UtcDateTime, rowcount
 from commhub.editions import under_way
-from commhub.leases import holder_is_dead
+from commhub.leases import CLAIM_SECONDS, holder_is_dead
 from commhub.models import Edition, EditionState, Message, MessageStatus, Series
 
 EDITIONS = cast(Table, Edition.__table__)
@@ -40,9 +40,6 @@ SERIES = cast(Table, Series.__table__)
 # a 12-month calendar is always complete and a series is extended about once a month.
 HORIZON = timedelta(days=400)
 REFILL_BELOW = timedelta(days=370)
-# The claim a scheduler takes on an edition it starts, long enough to prepare a large one;
-# the sender renews it from then on.
-CLAIM_SECONDS = 600.0
 # Where each day starts first (UTC+14, Kiribati): a series sent at each contact's local time
 # starts its edition when the first wave could be due anywhere.
 FIRST_ZONE = timezone(timedelta(hours=14))
@@ -373,23 +370,32 @@ def claim_due(session: Session, now: datetime, owner: str, limit: int | None = N
                 now, edition_id,
             )  # fmt: skip
             continue
-        try:
-            with session.begin_nested():
-                taken = session.execute(
-                    update(Edition)
-                    .where(Edition.id == edition_id, Edition.state == EditionState.PLANNED)
-                    .values(
-                        state=EditionState.SENDING,
-                        started_at=now,
-                        lease_owner=owner,
-                        lease_expires_at=now + timedelta(seconds=CLAIM_SECONDS),
-                    )
-                )
-        except IntegrityError:
-            continue  # another process started an edition of this series just now
-        if rowcount(taken) == 1:
+        if claim(session, edition_id, now, owner):
             report.claimed.append(edition_id)
     return report
+
+
+def claim(session: Session, edition_id: int, now: datetime, owner: str) -> bool:
+    """Start one planned edition under owner's lease: the one conditional UPDATE (planned
+    -> sending) that lets any number of processes try and only one succeed."""
+    try:
+        with session.begin_nested():
+            taken = session.execute(
+                update(Edition)
+                .where(Edition.id == edition_id, Edition.state == EditionState.PLANNED)
+                .values(
+                    state=EditionState.SENDING,
+                    started_at=now,
+                    lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=CLAIM_SECONDS),
+                )
+            )
+    except IntegrityError:
+        return False  # another process started an edition of this series just now
+    if rowcount(taken) != 1:
+        return False
+    resolve_alerts(session, edition_id, now, (WAITING_ALERT,))
+    return True
 
 
 def _mark_missed(
@@ -404,7 +410,7 @@ def _mark_missed(
     late = now - due_at
     reason = (
         f"not started: found {_hours(late)} after it was due, past the series' grace of "
-        f"{_hours(grace)} (no scheduler was running)"
+        f"{_hours(grace)} (no scheduler was running, or the previous edition was under way)"
     )
     marked = session.execute(
         update(Edition)
@@ -413,11 +419,12 @@ def _mark_missed(
     )
     if rowcount(marked) != 1:
         return False
+    resolve_alerts(session, edition_id, now, (WAITING_ALERT,))
     raise_alert(
         session, MISSED_ALERT,
         f"{series.name}: the edition of {_local(planned_at, series.timezone)} was missed",
         f"Edition {edition_id} was {reason}. Nothing was sent. To send it now anyway: "
-        f"`commhub editions send {series.slug} --now`.",
+        f"`commhub editions release {edition_id}`.",
         now, edition_id,
     )  # fmt: skip
     return True

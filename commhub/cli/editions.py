@@ -36,8 +36,10 @@ from commhub.editions import (
     start_edition,
 )
 from commhub.errors import Conflict, EditionUnderWay
+from commhub.leases import new_owner
 from commhub.message_store import status_counts
 from commhub.models import EditionState, MessageStatus, Series
+from commhub.planning import claim
 from commhub.previews import Preview, preview_edition, send_test
 from commhub.sending import EditionSender, SendReport
 from commhub.series import get_series
@@ -62,6 +64,7 @@ def send_command(app: AppContext, series_slug: str, now_flag: bool, again: bool)
     if not now_flag:
         raise click.UsageError("say --now to send now; planned editions go out on their dates")
     now = app.runtime.clock.now()
+    owner = new_owner()
     try:
         with app.session() as session:
             series = get_series(session, series_slug)
@@ -72,7 +75,7 @@ def send_command(app: AppContext, series_slug: str, now_flag: bool, again: bool)
                     f"edition {recent.id} of {series_slug} went out {minutes} minutes ago; "
                     "another now would mail everyone again: add --again to mean it"
                 )
-            edition = start_edition(session, series, now)
+            edition = start_edition(session, series, now, owner)
             preparation = prepare_edition(session, edition, now, app.renderer, app.settings)
             edition_id, state = edition.id, edition.state
     except EditionUnderWay as exc:
@@ -85,7 +88,7 @@ def send_command(app: AppContext, series_slug: str, now_flag: bool, again: bool)
     if state is EditionState.HELD:
         click.echo(f"edition {edition_id} is held: {next_step(preparation.edition)}", err=True)
         sys.exit(EXIT_NEEDS_A_PERSON)
-    _send(app, edition_id)
+    _send(app, edition_id, owner)
 
 
 def _describe_preparation(preparation: Preparation) -> None:
@@ -107,8 +110,9 @@ def _describe_preparation(preparation: Preparation) -> None:
         )
 
 
-def _send(app: AppContext, edition_id: int) -> None:
-    """Send an edition in state `sending` to the end, with a progress bar."""
+def _send(app: AppContext, edition_id: int, owner: str | None = None) -> None:
+    """Send an edition in state `sending` to the end, with a progress bar, under owner's
+    lease when the command took one with the state change."""
     with app.session() as session:
         edition = ensure_prepared(
             session, edition_id, app.runtime.clock.now(), app.renderer, app.settings
@@ -122,6 +126,7 @@ def _send(app: AppContext, edition_id: int) -> None:
         sender = EditionSender(
             app.runtime.sessions, app.backend, app.settings, app.runtime.clock,
             progress=advance, notice=lambda text: click.echo(f"\n  {text}", err=True),
+            owner=owner,
         )  # fmt: skip
         report = sender.send(edition_id)
     _report(report)
@@ -288,15 +293,19 @@ def approve_command(app: AppContext, edition_id: int, approver: str | None, no_s
         user = find_user(session, approver) if approver else None
         if approver and user is None:
             raise click.BadParameter(f"no staff user {approver}", param_hint="--by")
-        edition = approve_edition(session, edition_id, app.runtime.clock.now(), user)
+        owner = None if no_send else new_owner()
+        edition = approve_edition(session, edition_id, app.runtime.clock.now(), user, owner)
         state = edition.state
     click.echo(f"edition {edition_id} approved")
     if state is EditionState.PLANNED:
         click.echo(f"it goes out on its date, {edition.planned_at:%Y-%m-%d %H:%M} UTC, unheld")
     elif state is EditionState.SENDING and no_send:
-        click.echo(f"send it with `commhub editions resume {edition_id}`")
+        click.echo(
+            "a running scheduler sends it within a minute; without one, "
+            f"`commhub editions resume {edition_id}`"
+        )
     elif state is EditionState.SENDING:
-        _send(app, edition_id)
+        _send(app, edition_id, owner)
 
 
 @editions.command("cancel")
@@ -329,17 +338,18 @@ def release_command(app: AppContext, edition_id: int) -> None:
     """Let a paused or held edition go on, and send it (one paused before its date is
     planned again)."""
     now = app.runtime.clock.now()
+    owner = new_owner()
     with app.session() as session:
-        edition = release_edition(session, edition_id, now)
+        edition = release_edition(session, edition_id, now, owner)
+        # Planned again and due now (it was missed, or paused past its date): send it here.
+        if edition.state is EditionState.PLANNED and edition.due_at <= now:
+            claim(session, edition_id, now, owner)
         state, due_at = edition.state, edition.due_at
     if state is EditionState.PLANNED:
-        when = (
-            "now: a running scheduler sends it" if due_at <= now else f"{due_at:%Y-%m-%d %H:%M} UTC"
-        )
-        click.echo(f"edition {edition_id} released: planned again, due {when}")
+        click.echo(f"edition {edition_id} released: planned again for {due_at:%Y-%m-%d %H:%M} UTC")
         return
     click.echo(f"edition {edition_id} released")
-    _send(app, edition_id)
+    _send(app, edition_id, owner)
 
 
 @editions.command("resume")
@@ -371,6 +381,7 @@ def resume_command(app: AppContext, edition_id: int | None, resume_all: bool) ->
 def resend_unknown_command(app: AppContext, edition_id: int) -> None:
     """Send the edition's in-doubt messages again (some contacts may get it twice)."""
     with app.session() as session:
-        count = prepare_resend_unknown(session, edition_id, app.runtime.clock.now())
+        owner = new_owner()
+        count = prepare_resend_unknown(session, edition_id, app.runtime.clock.now(), owner)
     click.echo(f"edition {edition_id}: resending {count} messages in doubt", err=True)
-    _send(app, edition_id)
+    _send(app, edition_id, owner)

@@ -10,15 +10,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from commhub.alerts import APPROVAL_ALERT, MISSED_ALERT, PLAN_ALERT, WAITING_ALERT
 from commhub.cadence import Shift
 from commhub.delivery.outbox import OutboxBackend
 from commhub.dispatch import EditionRunner, TickReport
-from commhub.editions import approve_edition, pause_edition, release_edition
+from commhub.editions import approve_edition, cancel_edition, pause_edition, release_edition
 from commhub.models import Alert, Contact, Edition, EditionState, Message, MessageStatus, Series
-from commhub.planning import claim_due, plan_editions, upcoming
+from commhub.planning import claim_due, interrupted, plan_editions, upcoming
 from commhub.sending import SendPolicy
 from tests.builders import NOW, QUICK, World
 
@@ -188,9 +189,17 @@ def test_a_scheduler_back_past_the_grace_marks_the_edition_missed_and_says_so(
     assert world.messages(edition.id) == {}
     [alert] = alerts(world, MISSED_ALERT)
     assert alert.subject == "Partner News: the edition of 2026-12-01 09:00 GMT was missed"
-    assert "commhub editions send news --now" in alert.message
+    assert f"`commhub editions release {edition.id}`" in alert.message
     # The next edition is untouched and goes out on its date.
     assert edition_at(world, FIRST_YEAR_UTC[1]).state is EditionState.PLANNED
+
+    # A person decides to send it after all: planned again, due now, sent by the next tick.
+    late = DEC_1 + timedelta(hours=7)
+    with world.session() as session:
+        assert release_edition(session, edition.id, late).state is EditionState.PLANNED
+    assert tick(world, tmp_path, late).claimed == [edition.id]
+    assert edition_at(world, DEC_1).state is EditionState.SENT
+    assert [a.resolved_at for a in alerts(world, MISSED_ALERT)] == [late]
 
 
 def test_the_grace_is_the_series_own(world: World, tmp_path: Path) -> None:
@@ -242,6 +251,14 @@ def test_an_edition_due_while_the_previous_is_under_way_waits_with_an_alert(
     assert f"edition {edition_at(world, DEC_1).id} of the series is still under way" in (
         alert.message
     )
+    assert alert.resolved_at is None
+
+    # December is cancelled: January goes out at the next tick, and the alert is closed.
+    with world.session() as session:
+        cancel_edition(session, edition_at(world, DEC_1).id, FIRST_YEAR_UTC[1])
+    later = FIRST_YEAR_UTC[1] + timedelta(minutes=2)
+    assert tick(world, tmp_path, later).claimed == [january.id]
+    assert [a.resolved_at for a in alerts(world, WAITING_ALERT)] == [later]
 
 
 def test_an_interrupted_edition_is_resumed_and_prepared_by_the_next_tick(
@@ -443,3 +460,19 @@ def test_claims_stop_at_the_limit_and_the_rest_stay_planned_for_others(world: Wo
     assert len(first.claimed) == 1
     assert len(second.claimed) == 1
     assert first.claimed != second.claimed
+
+
+@pytest.mark.parametrize(("owner", "left_to_the_scheduler"), [("cli:1:ab", False), (None, True)])
+def test_an_approval_from_the_command_line_keeps_schedulers_off_until_it_sends(
+    world: World, tmp_path: Path, owner: str | None, left_to_the_scheduler: bool
+) -> None:
+    a_sales_newsletter(world, requires_approval=True)
+    plan(world)
+    tick(world, tmp_path, DEC_1)
+    edition = edition_at(world, DEC_1)
+    assert edition.state is EditionState.HELD
+    with world.session() as session:
+        approve_edition(session, edition.id, DEC_1, owner=owner)  # `approve` / `--no-send`
+    with world.session() as session:
+        stalled = interrupted(session, DEC_1 + timedelta(minutes=1))
+    assert (stalled == [edition.id]) is left_to_the_scheduler

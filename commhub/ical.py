@@ -7,6 +7,7 @@ would break every link in every inbox).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from commhub.agenda import CalendarEntry
 from commhub.errors import Conflict, NotFound
 from commhub.models import CalendarFeed, EditionState
-from commhub.tokens import Tokens
+from commhub.tokens import FeedTokens
 
 PRODUCT_ID = "-//commhub//planned editions//EN"
 # How long a calendar app shows each edition for (it is a moment, not a meeting).
@@ -69,7 +70,11 @@ def calendar_ics(
 
 
 def create_feed(session: Session, label: str, now: datetime) -> CalendarFeed:
-    feed = CalendarFeed(label=" ".join(label.split())[:200] or "calendar", created_at=now)
+    feed = CalendarFeed(
+        name=secrets.token_urlsafe(16),
+        label=" ".join(label.split())[:200] or "calendar",
+        created_at=now,
+    )
     session.add(feed)
     session.flush()
     return feed
@@ -89,14 +94,14 @@ def list_feeds(session: Session) -> list[CalendarFeed]:
     return list(session.scalars(select(CalendarFeed).order_by(CalendarFeed.id)))
 
 
-def live_feed(session: Session, tokens: Tokens, token: str) -> CalendarFeed | None:
+def live_feed(session: Session, tokens: FeedTokens, token: str) -> CalendarFeed | None:
     """The feed a genuine calendar token names, unless it was revoked."""
-    feed_id = tokens.read(token)
-    if feed_id is None:
+    name = tokens.read(token)
+    if name is None:
         return None
-    feed = session.get(CalendarFeed, feed_id)
+    feed = session.scalar(select(CalendarFeed).where(CalendarFeed.name == name))
     return feed if feed is not None and feed.revoked_at is None else None
 
 
-def feed_path(tokens: Tokens, feed: CalendarFeed) -> str:
-    return f"/calendar/{tokens.sign(feed.id)}.ics"
+def feed_path(tokens: FeedTokens, feed: CalendarFeed) -> str:
+    return f"/calendar/{tokens.sign(feed.name)}.ics"

@@ -72,6 +72,29 @@ def message_tokens(secret_keys: Sequence[str]) -> Tokens:
     return Tokens(secret_keys, TokenPurpose.MESSAGE)
 
 
-def calendar_tokens(secret_keys: Sequence[str]) -> Tokens:
+class FeedTokens:
+    """Signs the random name of a calendar feed: not its row number, which a database
+    rebuilt or restored would hand to another feed, bringing a revoked URL back."""
+
+    def __init__(self, secret_keys: Sequence[str]) -> None:
+        if not secret_keys:
+            raise ValueError("at least one secret key is needed")
+        self._serializer = URLSafeSerializer(
+            list(reversed(secret_keys)), salt=f"commhub.{TokenPurpose.CALENDAR.value}.v1"
+        )
+
+    def sign(self, name: str) -> str:
+        return str(self._serializer.dumps(name))
+
+    def read(self, token: str) -> str | None:
+        """The name a genuine calendar token carries, or None (compared in constant time)."""
+        try:
+            value = self._serializer.loads(token)
+        except BadData:
+            return None
+        return value if isinstance(value, str) and value else None
+
+
+def calendar_tokens(secret_keys: Sequence[str]) -> FeedTokens:
     """The tokens in the team's calendar feed URLs, each naming one revocable feed."""
-    return Tokens(secret_keys, TokenPurpose.CALENDAR)
+    return FeedTokens(secret_keys)

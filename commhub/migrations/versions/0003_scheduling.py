@@ -38,10 +38,12 @@ def upgrade() -> None:
     op.create_table(
         "calendar_feeds",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("label", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_feeds")),
+        sa.UniqueConstraint("name", name=op.f("uq_calendar_feeds_name")),
     )
     # Existing editions were due when they were planned.
     with op.batch_alter_table("editions", schema=None) as batch_op:

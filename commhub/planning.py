@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, literal_column, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -40,6 +40,7 @@ SERIES = cast(Table, Series.__table__)
 # a 12-month calendar is always complete and a series is extended about once a month.
 HORIZON = timedelta(days=400)
 REFILL_BELOW = timedelta(days=370)
+STAGGER_DAYS = 28
 # Where each day starts first (UTC+14, Kiribati): a series sent at each contact's local time
 # starts its edition when the first wave could be due anywhere.
 FIRST_ZONE = timezone(timedelta(hours=14))
@@ -69,17 +70,19 @@ class Schedule:
     def planned_between(self, after: datetime, until: datetime) -> list[datetime]:
         """The planned times in (after, until], in the series' zone."""
         found: list[datetime] = []
+        count = 4  # a month's top-up needs few; a year of a weekly series, more: doubling
         while True:
             batch = next_occurrences(
-                self.cadence, self.zone, after, 64, self.start, self.business_days
+                self.cadence, self.zone, after, count, self.start, self.business_days
             )
             for planned in batch:
                 if planned > until:
                     return found
                 found.append(planned)
-            if len(batch) < 64:
+            if len(batch) < count:
                 return found
             after = batch[-1]
+            count = min(count * 2, 64)
 
     def due_at(self, planned_at: datetime) -> datetime:
         """When the scheduler starts the edition planned at planned_at."""
@@ -93,7 +96,7 @@ def schedule_of(series: Series | Any) -> Schedule:
     """A series' schedule, from its row (or a row of the same columns)."""
     return Schedule(
         cadence=_cadence(series.cadence),
-        zone=ZoneInfo(series.timezone),
+        zone=_zone(series.timezone),
         start=series.start_date,
         business_days=_business_days(
             series.shift, series.holiday_country, tuple(series.company_days or ())
@@ -101,6 +104,13 @@ def schedule_of(series: Series | Any) -> Schedule:
         local_time=series.local_time,
         grace=timedelta(minutes=series.grace_minutes),
     )
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    # ZoneInfo keeps only a few zones itself; re-reading a zone file per series cost more
+    # than the rest of a start-up.
+    return ZoneInfo(name)
 
 
 @lru_cache(maxsize=1024)
@@ -193,10 +203,12 @@ def _plan_chunk(
     changed = [w for w in work if w.changed and w.row.plan_key]
     if changed:
         _unplan(session, changed, now, report)
+    # Only rows after the earliest time being planned can clash.
+    earliest = min((w.times[0][0] for w in work if w.times), default=until)
     existing: set[tuple[int, datetime]] = set(
         session.execute(
             select(Edition.series_id, Edition.planned_at).where(
-                Edition.series_id.in_([w.row.id for w in work]), Edition.planned_at > now
+                Edition.series_id.in_([w.row.id for w in work]), Edition.planned_at >= earliest
             )
         )
     )
@@ -211,11 +223,18 @@ def _plan_chunk(
     session.execute(
         update(SERIES)
         .where(SERIES.c.id == bindparam("sid"))
-        .values(plan_key=bindparam("key"), planned_through=until),
-        [{"sid": w.row.id, "key": w.key} for w in work],
+        .values(plan_key=bindparam("key"), planned_through=bindparam("through")),
+        [{"sid": w.row.id, "key": w.key, "through": until - _stagger(w.row.id)} for w in work],
     )
     report.series += len(work)
     report.created += len(rows)
+
+
+def _stagger(series_id: int) -> timedelta:
+    """A series' rows count as planned up to a few days short of the horizon, differently
+    per series, so that series planned together are topped up on different days rather than
+    all in one sweep (the rows in between exist: topping up skips them)."""
+    return timedelta(days=series_id % STAGGER_DAYS)
 
 
 class _Converted(UserDefinedType[Any]):
@@ -244,10 +263,8 @@ class _PlannedRows:
     def __init__(self, session: Session, now: datetime) -> None:
         dialect = session.get_bind().dialect
         self._stored_time = _bind_converter(UtcDateTime(), dialect)
-        self._stored_notes = _bind_converter(JSON(), dialect)
         self._times: dict[tuple[str, datetime], list[tuple[datetime, dict[str, Any]]]] = {}
         self.now = now
-        self._now = self._stored_time(now)
 
     @staticmethod
     def statement(session: Session) -> Any:
@@ -255,10 +272,19 @@ class _PlannedRows:
         this moment, and its rows stand."""
         dialect = session.get_bind().dialect
         make = postgresql_insert if dialect.name == "postgresql" else sqlite_insert
-        converted = ("planned_at", "due_at", "created_at", "updated_at", "notes")
+        # What every planned row shares is written into the statement, not bound per row.
         return (
             make(EDITIONS)
-            .values({name: bindparam(f"db_{name}", type_=_Converted()) for name in converted})
+            .values(
+                series_id=bindparam("series_id"),
+                planned_at=bindparam("db_planned_at", type_=_Converted()),
+                due_at=bindparam("db_due_at", type_=_Converted()),
+                state=literal_column(f"'{EditionState.PLANNED.value}'"),
+                recipient_count=literal_column("0"),
+                notes=literal_column("'{}'"),
+                created_at=func.now(),
+                updated_at=func.now(),
+            )
             .on_conflict_do_nothing()
         )
 
@@ -281,11 +307,6 @@ class _PlannedRows:
         return {
             "db_planned_at": self._stored_time(planned_at),
             "db_due_at": self._stored_time(due_at),
-            "state": EditionState.PLANNED,
-            "recipient_count": 0,
-            "db_notes": self._stored_notes({}),
-            "db_created_at": self._now,
-            "db_updated_at": self._now,
         }
 
 

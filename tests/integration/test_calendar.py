@@ -142,3 +142,14 @@ def test_a_sweep_sets_a_date_job_for_each_edition_due_before_the_next(
     [(job_id, run_at)] = jobs.items()
     assert job_id.startswith("edition-")
     assert run_at == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def test_the_ics_feed_can_be_narrowed_to_some_series(planned_world: World) -> None:
+    planned_world.series("briefing", audiences=["executive"], name="Briefing")
+    with planned_world.session() as session:
+        plan_editions(session, NOW)
+    client, url = ics_client(planned_world)
+    everything = icalendar.Calendar.from_ical(client.get(url).data)
+    narrowed = icalendar.Calendar.from_ical(client.get(f"{url}?series=briefing").data)
+    assert len(list(everything.walk("VEVENT"))) == 24
+    assert {str(e["SUMMARY"]) for e in narrowed.walk("VEVENT")} == {"Briefing (planned)"}

@@ -99,7 +99,8 @@ def test_planning_writes_thirteen_months_of_editions_at_09_00_london(world: Worl
     assert planned(world) == [(t, EditionState.PLANNED) for t in FIRST_YEAR_UTC]
     with world.session() as session:
         series = session.scalars(select(Series)).one()
-        assert series.planned_through == NOW + timedelta(days=400)
+        # 400 days, less a day per series id (mod 28) so that refills spread out.
+        assert series.planned_through == NOW + timedelta(days=400 - series.id % 28)
         assert series.plan_key
 
 
@@ -476,3 +477,15 @@ def test_an_approval_from_the_command_line_keeps_schedulers_off_until_it_sends(
     with world.session() as session:
         stalled = interrupted(session, DEC_1 + timedelta(minutes=1))
     assert (stalled == [edition.id]) is left_to_the_scheduler
+
+
+def test_series_planned_together_are_topped_up_on_different_days(world: World) -> None:
+    world.series("one")
+    world.series("two", name="Two")
+    plan(world)
+    with world.session() as session:
+        # Series 2's rows count as planned a day less far than series 1's.
+        assert plan_editions(session, NOW + timedelta(days=28, hours=12)).series == 1
+        assert plan_editions(session, NOW + timedelta(days=29, hours=12)).series == 1
+        assert plan_editions(session, NOW + timedelta(days=29, hours=13)).series == 0
+    assert len(planned(world, "one")) == len(planned(world, "two")) == 14

@@ -11,8 +11,11 @@ own, and each is reported with a baseline measured in the same run:
   check_all, then `upcoming` for 2 minutes). Baseline: reading the same series columns and
   running the same due-editions query with Core, nothing computed;
 - a sweep a day later, `plan_editions(now + 1 day)`. Baseline: the same series query;
-- a sweep 31 days later, when every series planned the same day tops up its rows at once.
-  Baseline: the rows it wrote, re-inserted with one Core executemany as above;
+- a sweep 31 days later with none in between (a scheduler down for a month): every series
+  tops up its rows at once. Baseline: the rows it wrote, re-inserted with one Core
+  executemany as above;
+- then a sweep a day for 30 days, as a running scheduler does (top-ups are spread over the
+  days): the worst day. Baseline: that day's series query in Core;
 - `agenda.calendar` over 12 months, with contacts present so that expected recipients are
   counted. Baseline: a Core select of (id, planned_at, state) for the same 12 months;
 - `ical.calendar_ics` of the first --ics-entries calendar entries (0: all of them).
@@ -449,6 +452,34 @@ def run_startup(url: str, data_dir: Path, count: int, ics_entries: int) -> dict[
     topped_up = copy_and_delete(runtime, EDITIONS.c.planned_at > through)
     figure("refill", seconds, core_insert(runtime, topped_up), report.created)
     result["refill_copied"] = len(topped_up)
+
+    # Then a sweep a day, as a running scheduler does: top-ups are spread over the days, so
+    # each day's sweep tops up a few series. The worst day of the next 30, against the
+    # same series query in Core on that day.
+    worst = (0.0, 0.0, 0)
+    for day in range(32, 62):
+        on = now + timedelta(days=day)
+
+        def daily(on: datetime = on) -> Any:
+            with session_scope(sessions) as session:
+                return plan_editions(session, on)
+
+        def daily_baseline(on: datetime = on) -> None:
+            with engine.connect() as connection:
+                connection.execute(
+                    select(*PLAN_COLUMNS)
+                    .where(
+                        (Series.planned_through.is_(None))
+                        | (Series.planned_through < on + REFILL_BELOW)
+                    )
+                    .order_by(Series.id)
+                ).all()
+
+        base, _ = timed(daily_baseline)
+        seconds, report = timed(daily)
+        if seconds > worst[0]:
+            worst = (seconds, base, report.created)
+    figure("daily", *worst)
     runtime.close()
     return result
 
@@ -594,7 +625,8 @@ STARTUP_FIGURES = (
     ("cold_driver", "startup", "  the same, against the driver floor", "rows written"),
     ("warm", "startup", "warm start-up (check_all + upcoming), s", "rows written"),
     ("day", "startup", "sweep a day later, s", "rows written"),
-    ("refill", "startup", "sweep 31 days later (top-up), s", "rows written"),
+    ("refill", "startup", "sweep after 31 days with none (all top up), s", "rows written"),
+    ("daily", "startup", "daily sweeps then, the worst of 30 days, s", "rows written"),
     ("calendar", "calendar", "calendar, 12 months, s", "entries"),
     ("ics", "calendar", "calendar_ics of those entries, s", "entries"),
 )
@@ -606,7 +638,7 @@ BASELINES = """baselines (same run):
   cold plan, top-up    Core executemany INSERT of the rows the plan wrote, copied and deleted
   driver floor         the same rows converted beforehand, one driver executemany
   warm start-up        Core select of the series columns plan_editions reads + the due query
-  sweep a day later    the same series query, in Core
+  sweep a day later    the same series query, in Core (daily sweeps: that day's)
   calendar             Core select (id, planned_at, state), planned_at within 12 months
   calendar_ics         json.dumps([e.as_json() for e in entries]) of the same entries
   lag                  APScheduler BackgroundScheduler, no-op DateTrigger jobs, same offsets

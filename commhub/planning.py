@@ -19,7 +19,17 @@ from functools import lru_cache
 from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, delete, func, literal_column, or_, select, update
+from sqlalchemy import (
+    Table,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -218,7 +228,9 @@ def _plan_chunk(
         for planned_at, stored in w.times
         if (w.row.id, planned_at) not in existing
     ]
-    if rows:
+    if rows and session.get_bind().dialect.name == "postgresql":
+        _copy_planned(session, rows)
+    elif rows:
         session.execute(_PlannedRows.statement(session), rows)
     session.execute(
         update(SERIES)
@@ -228,6 +240,32 @@ def _plan_chunk(
     )
     report.series += len(work)
     report.created += len(rows)
+
+
+def _copy_planned(session: Session, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: the rows through COPY into a scratch table, then one INSERT ... SELECT
+    that skips rows already there. An executemany of a year of 10,000 series took longer
+    than the 5 s a scheduler's start-up may take; COPY is PostgreSQL's bulk path."""
+    session.execute(text(_SCRATCH))
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy("COPY planned_scratch (series_id, planned_at, due_at) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row((row["series_id"], row["db_planned_at"], row["db_due_at"]))
+    session.execute(text(_FROM_SCRATCH))
+
+
+_SCRATCH = """
+CREATE TEMPORARY TABLE IF NOT EXISTS planned_scratch (
+    series_id integer, planned_at timestamptz, due_at timestamptz
+) ON COMMIT DELETE ROWS;
+TRUNCATE planned_scratch
+"""
+_FROM_SCRATCH = """
+INSERT INTO editions (series_id, planned_at, due_at, state, recipient_count, notes,
+                      created_at, updated_at)
+SELECT series_id, planned_at, due_at, 'planned', 0, '{}', now(), now() FROM planned_scratch
+ON CONFLICT DO NOTHING
+"""
 
 
 def _stagger(series_id: int) -> timedelta:

@@ -77,8 +77,12 @@ class Scheduler:
     def sweep(self) -> TickReport:
         """Top up the plan, start what is due, and set date jobs for what comes next."""
         now = self.clock.now()
-        with session_scope(self.sessions) as session:
-            plan_editions(session, now)
+        try:
+            with session_scope(self.sessions) as session:
+                plan_editions(session, now)
+        except Exception:
+            # Topping up can wait for the next sweep; what is due now cannot.
+            log.exception("planning failed; sending what is due all the same")
         report = self.fire()
         with session_scope(self.sessions) as session:
             soon = upcoming(session, now, self.lookahead)

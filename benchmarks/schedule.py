@@ -75,6 +75,7 @@ from commhub.config import Settings, normalise_database_url
 from commhub.db import session_scope
 from commhub.delivery.outbox import OutboxBackend
 from commhub.dispatch import EditionRunner
+from commhub.due import upcoming
 from commhub.ical import calendar_ics
 from commhub.models import (
     Audience,
@@ -87,7 +88,7 @@ from commhub.models import (
     contact_roles,
     series_audiences,
 )
-from commhub.planning import REFILL_BELOW, plan_editions, upcoming
+from commhub.planning import REFILL_BELOW, plan_editions
 from commhub.resources import audiences_dir
 from commhub.scheduler import Scheduler
 from commhub.schema import upgrade

@@ -24,10 +24,10 @@ from commhub.clock import Clock
 from commhub.config import Settings
 from commhub.db import session_scope
 from commhub.delivery import DeliveryBackend
+from commhub.due import claim_due, interrupted
 from commhub.editions import ensure_prepared
 from commhub.leases import CLAIM_SECONDS, acquire_lease, new_owner, release_lease
 from commhub.models import Edition, EditionState
-from commhub.planning import claim_due, interrupted
 from commhub.render import Renderer
 from commhub.sending import EditionSender, SendPolicy, SendReport
 

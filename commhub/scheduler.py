@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from commhub.clock import Clock
 from commhub.db import session_scope
 from commhub.dispatch import EditionRunner, TickReport
-from commhub.planning import plan_editions, upcoming
+from commhub.due import upcoming
+from commhub.planning import plan_editions
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60.0

@@ -18,6 +18,7 @@ from commhub.addresses import InvalidAddress, normalise_address
 from commhub.cli.context import AppContext, pass_app
 from commhub.cli.progress import progress_bar
 from commhub.delivery import Outcome
+from commhub.due import claim
 from commhub.editions import (
     Preparation,
     approve_edition,
@@ -39,7 +40,6 @@ from commhub.errors import Conflict, EditionUnderWay
 from commhub.leases import new_owner
 from commhub.message_store import status_counts
 from commhub.models import EditionState, MessageStatus, Series
-from commhub.planning import claim
 from commhub.previews import Preview, preview_edition, send_test
 from commhub.sending import EditionSender, SendReport
 from commhub.series import get_series

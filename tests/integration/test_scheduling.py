@@ -17,9 +17,10 @@ from commhub.alerts import APPROVAL_ALERT, MISSED_ALERT, PLAN_ALERT, WAITING_ALE
 from commhub.cadence import Shift
 from commhub.delivery.outbox import OutboxBackend
 from commhub.dispatch import EditionRunner, TickReport
+from commhub.due import claim_due, interrupted, upcoming
 from commhub.editions import approve_edition, cancel_edition, pause_edition, release_edition
 from commhub.models import Alert, Contact, Edition, EditionState, Message, MessageStatus, Series
-from commhub.planning import claim_due, interrupted, plan_editions, upcoming
+from commhub.planning import plan_editions
 from commhub.sending import SendPolicy
 from tests.builders import NOW, QUICK, World
 

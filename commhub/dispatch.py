@@ -46,8 +46,9 @@ class TickReport:
 
 
 class Stopping(BaseException):
-    """Raised into a send that waits (a retry, a later wave) once the process is stopping;
-    its lease is released and the next scheduler resumes it."""
+    """Raised into a send that waits (a retry, an outage) once the process is stopping; its
+    lease is released and the next scheduler resumes it. A BaseException, so that no
+    `except Exception` on the send path takes it for a failure."""
 
 
 class _StoppableClock:

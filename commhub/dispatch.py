@@ -160,6 +160,9 @@ class EditionRunner:
             log.info(
                 "edition %s: the next messages are due at %s", edition_id, report.waiting_until
             )
+        elif report is not None:
+            counts = ", ".join(f"{n} {status.value}" for status, n in report.counts.items() if n)
+            log.info("edition %s: %s (%s)", edition_id, report.state.value, counts or "empty")
         self.on_done(edition_id, report)
         return report
 

@@ -61,6 +61,15 @@ class Settings:
     )
     # SendGrid's API base URL: https://api.eu.sendgrid.com for EU data residency.
     sendgrid_host: str = field(default=SENDGRID_HOST, metadata=_env("COMMHUB_SENDGRID_HOST"))
+    # The Event Webhook's verification key (base64 DER, as SendGrid shows it); without it
+    # POST /webhooks/sendgrid is off.
+    sendgrid_webhook_public_key: str | None = field(
+        default=None, metadata=_env("COMMHUB_SENDGRID_WEBHOOK_PUBLIC_KEY")
+    )
+    # How old (or how far ahead) a signed batch's timestamp may be, in seconds.
+    sendgrid_webhook_window: int = field(
+        default=300, metadata=_env("COMMHUB_SENDGRID_WEBHOOK_WINDOW")
+    )
 
     @property
     def secret_key(self) -> str:
@@ -89,7 +98,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_url=_smtp_url(env),
         unsubscribe_mailto=_mailto(env.get("COMMHUB_UNSUBSCRIBE_MAILTO", "").strip()),
         sendgrid_host=_sendgrid_host(env.get("COMMHUB_SENDGRID_HOST", "").strip()),
+        sendgrid_webhook_public_key=env.get("COMMHUB_SENDGRID_WEBHOOK_PUBLIC_KEY", "").strip()
+        or None,
+        sendgrid_webhook_window=_seconds(env, "COMMHUB_SENDGRID_WEBHOOK_WINDOW", 300),
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 86_400:
+        raise SettingsError(name, f"not a number of seconds from 1 to 86400: {raw!r}")
+    return int(raw)
 
 
 def _delivery(env: Mapping[str, str]) -> str:

@@ -13,6 +13,7 @@ from commhub.web import (
     subscription,
     tracking,
     web_version,
+    webhooks,
 )
 from commhub.web.runtime import init_runtime
 from commhub.wiring import Runtime, build_runtime
@@ -40,4 +41,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(subscription.blueprint)
     app.register_blueprint(web_version.blueprint)
     app.register_blueprint(calendar_feed.blueprint)
+    # Provider webhooks, authorised by their signatures (on when their key is set).
+    webhooks.init_app(app)
     return app

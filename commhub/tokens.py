@@ -22,6 +22,9 @@ class TokenPurpose(enum.StrEnum):
     CALENDAR = "calendar"  # the team's subscribable calendar feed (scheduling)
 
 
+FAST_PATH_LIMIT = 10**12
+
+
 class Tokens:
     """Signs and reads the tokens of one purpose with the installation's keys."""
 
@@ -41,7 +44,9 @@ class Tokens:
 
     def sign(self, object_id: int) -> str:
         """A URL-safe token naming object_id."""
-        if self._fast:
+        # itsdangerous zlib-compresses a payload when that makes it shorter, which can only
+        # happen from 13 digits on; the direct path covers the ids below that.
+        if self._fast and 0 <= object_id < FAST_PATH_LIMIT:
             return self._keyed_sign(object_id)
         return str(self._serializer.dumps(object_id))
 

@@ -66,6 +66,8 @@ class Settings:
     sendgrid_webhook_public_key: str | None = field(
         default=None, metadata=_env("COMMHUB_SENDGRID_WEBHOOK_PUBLIC_KEY")
     )
+    # A file of mail privacy proxies' networks (one CIDR a line), instead of the shipped list.
+    mail_proxy_ranges: Path | None = field(default=None, metadata=_env("COMMHUB_MAIL_PROXY_RANGES"))
     # How old (or how far ahead) a signed batch's timestamp may be, in seconds.
     sendgrid_webhook_window: int = field(
         default=300, metadata=_env("COMMHUB_SENDGRID_WEBHOOK_WINDOW")
@@ -101,7 +103,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sendgrid_webhook_public_key=env.get("COMMHUB_SENDGRID_WEBHOOK_PUBLIC_KEY", "").strip()
         or None,
         sendgrid_webhook_window=_seconds(env, "COMMHUB_SENDGRID_WEBHOOK_WINDOW", 300),
+        mail_proxy_ranges=_proxy_ranges(env.get("COMMHUB_MAIL_PROXY_RANGES", "").strip()),
     )
+
+
+def _proxy_ranges(raw: str) -> Path | None:
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise SettingsError("COMMHUB_MAIL_PROXY_RANGES", f"no such file: {raw}")
+    return path
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int) -> int:

@@ -45,6 +45,8 @@ class MessageOwner:
     partner: str
     status: ContactStatus
     series_name: str
+    series_slug: str = ""
+    sent_at: datetime | None = None
 
 
 def find_message(session: Session, tokens: Tokens, token: str) -> MessageOwner | None:
@@ -64,6 +66,8 @@ def find_message(session: Session, tokens: Tokens, token: str) -> MessageOwner |
             Contact.status,
             Partner.name.label("partner"),
             Series.name.label("series_name"),
+            Series.slug.label("series_slug"),
+            Message.sent_at,
         )
         .join(Contact, Contact.id == Message.contact_id)
         .outerjoin(Partner, Partner.id == Contact.partner_id)
@@ -84,6 +88,8 @@ def find_message(session: Session, tokens: Tokens, token: str) -> MessageOwner |
         partner=row.partner or "",
         status=row.status,
         series_name=row.series_name,
+        series_slug=row.series_slug,
+        sent_at=row.sent_at,
     )
 
 

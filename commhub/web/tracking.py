@@ -1,20 +1,23 @@
 """/t/: the open pixel, click redirects and relevance votes behind a message's links.
 
-Recording what these see comes with the tracking work; here they already answer as they
-will: the pixel is a GIF, a click goes only to the URL stored for that link of that
-edition, and a vote is cast by a button (a POST), never by a link scanner's GET.
+Each records what it saw (commhub.signals): the pixel is a GIF that stores an open; a click
+stores itself and goes only to the URL stored for that link of that edition; a vote is cast
+by a button (a POST), never by a link scanner's GET, which only shows the button.
 """
 
 from __future__ import annotations
 
 import base64
+from functools import lru_cache
+from pathlib import Path
 
 from flask import Blueprint, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
+from commhub.signals import DEFAULT_PROXIES, MailProxies, record_click, record_open, record_vote
 from commhub.subscriptions import link_target
 from commhub.web.public import LINK_NOT_VALID, owner_or_404, protect_token_pages
-from commhub.web.runtime import db_session
+from commhub.web.runtime import db_session, runtime
 
 blueprint = Blueprint("tracking", __name__)
 protect_token_pages(blueprint)
@@ -24,26 +27,39 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 
 @blueprint.get("/t/o/<token>.gif")
 def open_pixel(token: str) -> ResponseReturnValue:
-    owner_or_404(token)
+    owner = owner_or_404(token)
+    session = db_session()
+    record_open(
+        session, owner, runtime().clock.now(), request.remote_addr,
+        request.headers.get("User-Agent"), mail_proxies(),
+    )  # fmt: skip
+    session.commit()
     return PIXEL, 200, {"Content-Type": "image/gif"}
 
 
 @blueprint.get("/t/c/<token>/<int:link_id>")
 def click(token: str, link_id: int) -> ResponseReturnValue:
     owner = owner_or_404(token)
-    target = link_target(db_session(), owner, link_id)
+    session = db_session()
+    target = link_target(session, owner, link_id)
     if target is None or not target[0]:
         abort(404, description=LINK_NOT_VALID)
     # The target comes from the edition's link table, never from the request.
-    return redirect(target[0], code=302)
+    location = record_click(session, owner, link_id, target[0], runtime().clock.now())
+    session.commit()
+    return redirect(location, code=302)
 
 
 @blueprint.route("/t/v/<token>/<int:link_id>/<any(yes, no):answer>", methods=["GET", "POST"])
 def vote(token: str, link_id: int, answer: str) -> ResponseReturnValue:
     owner = owner_or_404(token)
-    target = link_target(db_session(), owner, link_id)
+    session = db_session()
+    target = link_target(session, owner, link_id)
     if target is None:
         abort(404, description=LINK_NOT_VALID)
+    if request.method == "POST":
+        record_vote(session, owner, link_id, answer, runtime().clock.now())
+        session.commit()
     return render_template(
         "public/vote.html",
         owner=owner,
@@ -53,3 +69,17 @@ def vote(token: str, link_id: int, answer: str) -> ResponseReturnValue:
         link_id=link_id,
         confirmed=request.method == "POST",
     )
+
+
+def mail_proxies() -> MailProxies:
+    """The proxies' ranges: the file COMMHUB_MAIL_PROXY_RANGES names, read once, or the
+    dated list commhub ships."""
+    path = runtime().settings.mail_proxy_ranges
+    if path is None:
+        return DEFAULT_PROXIES
+    return _proxies_from(path)
+
+
+@lru_cache(maxsize=4)
+def _proxies_from(path: Path) -> MailProxies:
+    return MailProxies.from_file(path)

@@ -14,7 +14,8 @@ DOMAIN_MODULES = [
     "editions", "errors", "health", "ical", "leases", "library", "links", "markdown",
     "message_store", "mime", "mjml_compiler", "models", "overview", "placeholders", "planning",
     "previews", "provider_events", "recipients", "render", "resources", "schema", "selection",
-    "sending", "series", "spreadsheet_cells", "subscriptions", "tokens", "users", "wiring",
+    "sending", "series", "signals", "spreadsheet_cells", "subscriptions", "tokens", "users",
+    "wiring",
 ]  # fmt: skip
 # Adapters to a framework, kept to wiring it: the domain never imports them.
 ADAPTER_MODULES = ["scheduler"]

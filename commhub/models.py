@@ -510,3 +510,42 @@ class CalendarFeed(Base):
     label: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class Exposure(Base):
+    """A human signal that a contact saw a key message in a format: at most one per
+    (contact, key message, source), where the source is a message, a feed item or a post."""
+
+    __tablename__ = "exposures"
+    __table_args__ = (UniqueConstraint("contact_id", "key_message_id", "source_kind", "source_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    key_message_id: Mapped[int] = mapped_column(
+        ForeignKey("key_messages.id", ondelete="CASCADE"), index=True
+    )
+    format: Mapped[str] = mapped_column(String(16))  # email, video, social, rss
+    source_kind: Mapped[str] = mapped_column(String(16))  # message, feed_item, post
+    source_id: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime]
+
+
+class ExposureTally(Base):
+    """How often a contact has seen a key message, by format: kept up to date as exposures
+    are recorded, never recomputed from every event."""
+
+    __tablename__ = "exposure_tallies"
+
+    contact_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    key_message_id: Mapped[int] = mapped_column(
+        ForeignKey("key_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    email: Mapped[int] = mapped_column(default=0, server_default="0")
+    video: Mapped[int] = mapped_column(default=0, server_default="0")
+    social: Mapped[int] = mapped_column(default=0, server_default="0")
+    rss: Mapped[int] = mapped_column(default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

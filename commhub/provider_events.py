@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from commhub.db import rowcount
+from commhub.exposures import key_messages_of_message, record_exposures
 from commhub.models import Contact, ContactStatus, Event, Message, MessageStatus
 
 # SendGrid's event names, and what commhub calls them.
@@ -40,6 +41,10 @@ EVENT_KINDS = {
     "unsubscribe": "unsubscribe",
     "group_unsubscribe": "unsubscribe",
 }
+# What is kept of each event besides what commhub derives from it.
+_KEPT_FIELDS = (
+    "event", "reason", "type", "status", "url", "sg_message_id", "response", "sg_machine_open",
+)  # fmt: skip
 _SUPPRESS = {"complaint": ContactStatus.COMPLAINED, "unsubscribe": ContactStatus.UNSUBSCRIBED}
 
 
@@ -134,11 +139,7 @@ def _parse(event: Any, installation: str, report: EventReport) -> _Parsed | None
         # No id of SendGrid's: the same event is the same message, kind and moment.
         natural = f"{message_id}:{event.get('event')}:{stamp}"
         provider_id = "natural:" + hashlib.sha256(natural.encode()).hexdigest()[:40]
-    data = {
-        key: event[key]
-        for key in ("event", "reason", "type", "status", "url", "sg_message_id", "response")
-        if key in event
-    }
+    data = {key: event[key] for key in _KEPT_FIELDS if key in event}
     return _Parsed(provider_id[:200], kind, message_id, occurred_at, data)
 
 
@@ -168,6 +169,19 @@ def _apply(
             report.suppressed += _suppress(session, contact_id, ContactStatus.BOUNCED)
     elif event.kind in _SUPPRESS:
         report.suppressed += _suppress(session, contact_id, _SUPPRESS[event.kind])
+    elif event.kind in ("open", "click") and not event.data.get("sg_machine_open"):
+        _exposed(session, event, contact_id)
+
+
+def _exposed(session: Session, event: _Parsed, contact_id: int) -> None:
+    """A person opened the message, or clicked in it: its key messages were seen."""
+    message = session.get(Message, event.message_id)
+    if message is None:
+        return
+    seen = key_messages_of_message(session, message.edition_id, message.role_set)
+    record_exposures(
+        session, contact_id, seen, "email", "message", event.message_id, event.occurred_at
+    )
 
 
 def _suppress(session: Session, contact_id: int, status: ContactStatus) -> int:

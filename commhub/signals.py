@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from commhub.exposures import key_message_of_link, key_messages_of_message, record_exposures
 from commhub.models import EditionLink, Event
 from commhub.subscriptions import MessageOwner
 
@@ -90,6 +91,9 @@ def record_open(
         why = "a mail privacy proxy"
     data = {"machine": why is not None, **({"why": why} if why else {})}
     _store(session, owner, "open", now, None, data)
+    if why is None:
+        seen = key_messages_of_message(session, owner.edition_id, owner.role_set)
+        _exposed(session, owner, seen, now)
     return why
 
 
@@ -99,6 +103,7 @@ def record_click(
     """Store a click; returns where to send the contact (the stored URL, with UTM tags)."""
     target = with_utm(url, owner.series_slug, "email", owner.role_set)
     _store(session, owner, "click", now, link_id, {"link_id": link_id, "url": url})
+    _exposed(session, owner, key_message_of_link(session, owner.edition_id, link_id), now)
     return target
 
 
@@ -107,6 +112,16 @@ def record_vote(
 ) -> None:
     """Store a relevance vote for the item behind the link (the last one counts)."""
     _store(session, owner, "vote", now, link_id, {"link_id": link_id, "answer": answer})
+    _exposed(session, owner, key_message_of_link(session, owner.edition_id, link_id), now)
+
+
+def _exposed(
+    session: Session, owner: MessageOwner, key_message_ids: list[int], now: datetime
+) -> None:
+    """A person saw these key messages in this email: one exposure each, per message."""
+    record_exposures(
+        session, owner.contact_id, key_message_ids, "email", "message", owner.message_id, now
+    )
 
 
 def with_utm(url: str, campaign: str, medium: str, content: str) -> str:

@@ -11,7 +11,17 @@ from typing import IO, Any
 import click
 
 from commhub import __version__
-from commhub.cli import alerts, contacts, content, editions, schedule, series, system, users
+from commhub.cli import (
+    alerts,
+    contacts,
+    content,
+    editions,
+    report,
+    schedule,
+    series,
+    system,
+    users,
+)
 from commhub.cli.context import AppContext
 from commhub.errors import CommhubError, SettingsError
 
@@ -64,6 +74,7 @@ for command in (
     alerts.alerts,
     schedule.calendar_command,
     schedule.scheduler_command,
+    report.report,
 ):
     cli.add_command(command)
 

@@ -1,0 +1,58 @@
+"""report exposures: the rule of seven, per key message."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import click
+
+from commhub.cli.context import AppContext, pass_app
+from commhub.exposures import SEVEN, THREE, KeyMessageReach, reach_report
+from commhub.spreadsheet_cells import neutralise
+
+
+@click.group()
+def report() -> None:
+    """Reports on what reached whom (more come with tracking)."""
+
+
+@report.command("exposures")
+@click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table")
+@pass_app
+def exposures_command(app: AppContext, output: str) -> None:
+    """Per key message: contacts targeted, how many saw it 1, 2, ... 7+ times and in 1, 2,
+    3+ formats, and the share at seven exposures across three formats."""
+    with app.session() as session:
+        reaches = reach_report(session)
+    rows = [_row(reach) for reach in reaches]
+    if output == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif output == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(_row(KeyMessageReach("", 0))))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
+    elif not rows:
+        click.echo("No key messages yet: give content items a `key_message:`.", err=True)
+    else:
+        for reach in reaches:
+            seen = " ".join(f"{n}:{reach.by_exposures[n]}" for n in range(1, SEVEN + 1))
+            formats = " ".join(f"{n}:{reach.by_formats[n]}" for n in range(1, THREE + 1))
+            click.echo(
+                f"{reach.key_message[:60]:<60} targeted {reach.targeted:>6}  "
+                f"exposures {seen}  formats {formats}  "
+                f"seven across three {reach.seven_across_three} ({reach.share:.1%})"
+            )
+
+
+def _row(reach: KeyMessageReach) -> dict[str, str | int | float]:
+    row: dict[str, str | int | float] = {
+        "key_message": reach.key_message,
+        "targeted": reach.targeted,
+    }
+    row |= {f"exposures_{n}": reach.by_exposures[n] for n in range(1, SEVEN + 1)}
+    row |= {f"formats_{n}": reach.by_formats[n] for n in range(1, THREE + 1)}
+    row |= {"seven_across_three": reach.seven_across_three, "share": round(reach.share, 4)}
+    return row

@@ -1,0 +1,122 @@
+"""Exposures counted once per (contact, key message, source), tallied as they come, and the
+seven-across-three report, on an example worked out by hand."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from commhub.delivery.outbox import OutboxBackend
+from commhub.exposures import reach_report, record_exposures
+from commhub.models import Contact, ExposureTally, KeyMessage
+from commhub.tokens import message_tokens
+from commhub.web import create_app
+from tests.builders import World
+from tests.integration.test_cli import Commhub
+
+DEALS = "Deal registration pays"
+SECURITY = "Security comes first"
+
+
+@pytest.fixture
+def sent(world: World, tmp_path: Path) -> dict[str, int]:
+    """One edition to two sales contacts carrying two key messages; message ids by name."""
+    world.series(audiences=["sales"])
+    world.item("deal-reg", ["sales"], key_message=DEALS, priority=2)
+    world.item("security", ["sales"], key_message=SECURITY, priority=1)
+    world.contact("ana@p.example", ["sales"])
+    world.contact("ben@p.example", ["sales"])
+    edition_id = world.prepare().edition.id
+    world.send(edition_id, OutboxBackend(tmp_path / "outbox"))
+    return {a.split("@")[0]: m.id for a, m in world.messages(edition_id).items()}
+
+
+def client(world: World) -> FlaskClient:
+    return create_app(runtime=dataclasses.replace(world.runtime, clock=world.clock)).test_client()
+
+
+def ids(world: World) -> tuple[dict[str, int], dict[str, int]]:
+    with world.session() as session:
+        contacts = {c.email.split("@")[0]: c.id for c in session.scalars(select(Contact))}
+        keys = {k.text: k.id for k in session.scalars(select(KeyMessage))}
+    return contacts, keys
+
+
+def test_exposures_count_once_per_message_and_the_report_adds_them_up(
+    world: World, sent: dict[str, int]
+) -> None:
+    tokens = message_tokens(world.runtime.settings.secret_keys)
+    web = client(world)
+    ana, ben = tokens.sign(sent["ana"]), tokens.sign(sent["ben"])
+    # Ben's mail scanner opens within seconds of delivery: a machine, no exposure.
+    world.clock.current += timedelta(seconds=2)
+    web.get(f"/t/o/{ben}.gif")
+    # An hour later Ana opens five times and clicks the deal item: one email, so one
+    # exposure to each key message it carried.
+    world.clock.current += timedelta(hours=1)
+    for _ in range(5):
+        web.get(f"/t/o/{ana}.gif")
+    web.get(f"/t/c/{ana}/1")
+    # Ben votes on the security item: he saw it.
+    web.post(f"/t/v/{ben}/2/yes")
+    contacts, keys = ids(world)
+    # Ana then meets the deals message elsewhere: a video, a post, four feed items.
+    with world.session() as session:
+        now = world.clock.now()
+        record_exposures(session, contacts["ana"], [keys[DEALS]], "video", "message", 90, now)
+        record_exposures(session, contacts["ana"], [keys[DEALS]], "social", "post", 1, now)
+        for feed_item in range(4):
+            record_exposures(
+                session, contacts["ana"], [keys[DEALS]], "rss", "feed_item", feed_item, now
+            )
+        # The same feed item again is not a new exposure.
+        assert (
+            record_exposures(session, contacts["ana"], [keys[DEALS]], "rss", "feed_item", 0, now)
+            == 0
+        )
+
+    with world.session() as session:
+        tallies = {
+            (t.contact_id, t.key_message_id): (t.email, t.video, t.social, t.rss)
+            for t in session.scalars(select(ExposureTally))
+        }
+        reaches = {r.key_message: r for r in reach_report(session)}
+    assert tallies == {
+        (contacts["ana"], keys[DEALS]): (1, 1, 1, 4),
+        (contacts["ana"], keys[SECURITY]): (1, 0, 0, 0),
+        (contacts["ben"], keys[SECURITY]): (1, 0, 0, 0),
+    }
+    deals, security = reaches[DEALS], reaches[SECURITY]
+    assert (deals.targeted, dict(deals.by_exposures), dict(deals.by_formats)) == (2, {7: 1}, {3: 1})
+    assert (deals.seven_across_three, deals.share) == (1, 0.5)
+    assert (security.targeted, dict(security.by_exposures)) == (2, {1: 2})
+    assert (security.seven_across_three, dict(security.by_formats)) == (0, {1: 2})
+
+
+def test_the_report_command_writes_json_and_spreadsheet_safe_csv(
+    world: World, tmp_path: Path
+) -> None:
+    world.series(audiences=["sales"])
+    world.item("sneaky", ["sales"], key_message='=HYPERLINK("http://evil")')
+    world.contact("ana@p.example", ["sales"])
+    world.send(world.prepare().edition.id, OutboxBackend(tmp_path / "outbox"))
+    settings = world.runtime.settings
+    commhub = Commhub(settings.data_dir)
+    env = {"COMMHUB_DATABASE_URL": settings.database_url, "COMMHUB_SECRET_KEY": settings.secret_key}
+
+    listed = commhub("report", "exposures", "--format", "json", **env)
+    assert listed.exit_code == 0, listed.output
+    [row] = json.loads(listed.stdout)
+    assert (row["targeted"], row["exposures_7"], row["share"]) == (1, 0, 0.0)
+
+    table = commhub("report", "exposures", "--format", "csv", **env)
+    [parsed] = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert parsed["key_message"] == '\'=HYPERLINK("http://evil")'

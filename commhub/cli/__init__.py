@@ -75,6 +75,7 @@ for command in (
     schedule.calendar_command,
     schedule.scheduler_command,
     report.report,
+    report.events,
 ):
     cli.add_command(command)
 

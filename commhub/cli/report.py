@@ -1,14 +1,18 @@
-"""report exposures: the rule of seven, per key message."""
+"""report exposures (the rule of seven, per key message), events export."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 
 from commhub.cli.context import AppContext, pass_app
+from commhub.event_export import event_rows
 from commhub.exposures import SEVEN, THREE, KeyMessageReach, reach_report
 from commhub.spreadsheet_cells import neutralise
 
@@ -56,3 +60,29 @@ def _row(reach: KeyMessageReach) -> dict[str, str | int | float]:
     row |= {f"formats_{n}": reach.by_formats[n] for n in range(1, THREE + 1)}
     row |= {"seven_across_three": reach.seven_across_three, "share": round(reach.share, 4)}
     return row
+
+
+@click.group()
+def events() -> None:
+    """Recorded events: opens, clicks, votes, provider events."""
+
+
+@events.command("export")
+@click.option("--since", type=click.DateTime(), help="Only events from then (ISO 8601, UTC).")
+@click.option("-o", "--output", "target", default="-", show_default=True, help="FILE, or -.")
+@pass_app
+def export_command(app: AppContext, since: datetime | None, target: str) -> None:
+    """Write every event as CSV: time,type,email,item,channel,provider_event_id."""
+    moment = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
+    with contextlib.ExitStack() as stack:
+        out = sys.stdout
+        if target != "-":
+            out = stack.enter_context(Path(target).open("w", encoding="utf-8", newline=""))
+        session = stack.enter_context(app.session())
+        writer = csv.writer(out)
+        count = -1  # the header is not an event
+        for row in event_rows(session, moment):
+            writer.writerow(row)
+            count += 1
+    if target != "-":
+        click.echo(f"{count} events written to {target}", err=True)

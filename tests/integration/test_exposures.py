@@ -120,3 +120,33 @@ def test_the_report_command_writes_json_and_spreadsheet_safe_csv(
     table = commhub("report", "exposures", "--format", "csv", **env)
     [parsed] = list(csv.DictReader(io.StringIO(table.stdout)))
     assert parsed["key_message"] == '\'=HYPERLINK("http://evil")'
+
+
+def test_events_export_is_csv_with_the_documented_header_since_a_time(
+    world: World, sent: dict[str, int], tmp_path: Path
+) -> None:
+    tokens = message_tokens(world.runtime.settings.secret_keys)
+    web = client(world)
+    world.clock.current += timedelta(hours=1)
+    web.get(f"/t/o/{tokens.sign(sent['ana'])}.gif")
+    world.clock.current += timedelta(hours=1)
+    later = world.clock.now()
+    web.get(f"/t/c/{tokens.sign(sent['ana'])}/1")
+    settings = world.runtime.settings
+    commhub = Commhub(settings.data_dir)
+    env = {"COMMHUB_DATABASE_URL": settings.database_url, "COMMHUB_SECRET_KEY": settings.secret_key}
+
+    everything = commhub("events", "export", **env)
+    assert everything.exit_code == 0, everything.output
+    rows = list(csv.reader(io.StringIO(everything.stdout)))
+    assert rows[0] == ["time", "type", "email", "item", "channel", "provider_event_id"]
+    assert [r[1:5] for r in rows[1:]] == [
+        ["open", "ana@p.example", "", "newsletter"],
+        ["click", "ana@p.example", "deal-reg", "newsletter"],
+    ]
+    out = tmp_path / "events.csv"
+    since = later.replace(tzinfo=None).isoformat(timespec="seconds")
+    written = commhub("events", "export", "--since", since, "-o", str(out), **env)
+    assert written.exit_code == 0, written.output
+    assert "1 events written" in written.stderr
+    assert [r[1] for r in list(csv.reader(io.StringIO(out.read_text())))[1:]] == ["click"]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from commhub.audiences import audience_slugs
 from commhub.contacts_csv import ContactRow, PartnerFields, read_contacts_csv
+from commhub.erasure import suppressed_keys
 from commhub.errors import ContactImportError, Problem
 from commhub.models import (
     Contact,
@@ -33,11 +34,14 @@ class ContactImportReport:
     updated: int = 0
     unchanged: int = 0
     partners_created: list[str] = field(default_factory=list)
+    # Addresses erased at their owner's request: never stored again.
+    erased: int = 0
 
     def summary(self) -> str:
+        erased = f"; {self.erased} skipped (erased at their request)" if self.erased else ""
         return (
             f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged; "
-            f"{len(self.partners_created)} new partners"
+            f"{len(self.partners_created)} new partners{erased}"
         )
 
 
@@ -103,6 +107,10 @@ def _upsert_batch(
     partner_ids: dict[str, int],
     report: ContactImportReport,
 ) -> None:
+    erased = suppressed_keys(session, [row.key for row in batch])
+    if erased:
+        report.erased += sum(1 for row in batch if row.key in erased)
+        batch = [row for row in batch if row.key not in erased]
     keys = [row.key for row in batch]
     existing = {
         found.email_key: found

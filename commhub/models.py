@@ -549,3 +549,15 @@ class ExposureTally(Base):
     social: Mapped[int] = mapped_column(default=0, server_default="0")
     rss: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Suppression(Base):
+    """An address that must never be sent to or stored again, kept only as a hash: what is
+    left of a contact erased at their request."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,4 @@
-"""contacts import, contacts export."""
+"""contacts import, export, erase."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ from commhub.cli.progress import progress_bar
 from commhub.contacts import count_contacts, export_contacts, import_contacts_file
 from commhub.contacts_csv import write_contacts_csv
 from commhub.db import utcnow
+from commhub.delivery.outbox import OutboxBackend
+from commhub.erasure import erase_contact
+from commhub.wiring import OUTBOX_DIR
 
 
 @click.group()
 def contacts() -> None:
-    """Partner contacts: CSV import and export."""
+    """Partner contacts: CSV import and export, erasure."""
 
 
 @contacts.command("import")
@@ -82,3 +85,26 @@ def _counted(
     for record in records:
         advance(1)
         yield record
+
+
+@contacts.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def erase_command(app: AppContext, email: str, yes: bool) -> None:
+    """Erase a person at their request: their contact, messages, events and outbox files
+    go; a hash of the address stays, so a later import skips it. Cannot be undone."""
+    if not yes:
+        click.confirm(f"Erase {email} and everything recorded about them?", abort=True)
+    with app.session() as session:
+        erasure = erase_contact(session, email, utcnow())
+    outbox = OutboxBackend(app.settings.data_dir / OUTBOX_DIR)
+    for edition_id, message_id in erasure.message_keys:
+        outbox.path_for(edition_id, message_id).unlink(missing_ok=True)
+    if erasure.found:
+        click.echo(
+            f"erased {email}: {erasure.messages} messages and {erasure.events} events; "
+            "the address stays suppressed (as a hash)"
+        )
+    else:
+        click.echo(f"no contact {email}; the address is suppressed (as a hash) all the same")

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from commhub.db import rowcount
 from commhub.models import (
-    Audience,
     Contact,
     ContactStatus,
     ContentItem,
@@ -23,7 +22,6 @@ from commhub.models import (
     Message,
     Partner,
     Series,
-    contact_roles,
 )
 from commhub.placeholders import ContactValues, Personalisable
 from commhub.tokens import Tokens
@@ -151,18 +149,6 @@ def link_target(
     if row is None:
         return None
     return row.url, row.title or ""
-
-
-def contact_roles_of(session: Session, contact_id: int) -> list[str]:
-    """The names of a contact's roles."""
-    return list(
-        session.scalars(
-            select(Audience.name)
-            .join(contact_roles, contact_roles.c.audience_id == Audience.id)
-            .where(contact_roles.c.contact_id == contact_id)
-            .order_by(Audience.name)
-        )
-    )
 
 
 def masked(address: str) -> str:

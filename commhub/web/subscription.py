@@ -7,10 +7,18 @@ so a link scanner that follows the link unsubscribes nobody.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from commhub.subscriptions import contact_roles_of, masked, unsubscribe
+from commhub.preferences import (
+    FORMATS,
+    PAUSES,
+    PreferencesError,
+    current_preferences,
+    role_choices,
+    save_preferences,
+)
+from commhub.subscriptions import masked, unsubscribe
 from commhub.web.public import owner_or_404, protect_token_pages
 from commhub.web.runtime import db_session, runtime
 
@@ -40,10 +48,29 @@ def _unsubscribe_page(token: str, done: bool) -> ResponseReturnValue:
     )  # fmt: skip
 
 
-@blueprint.get("/p/<token>")
+@blueprint.route("/p/<token>", methods=["GET", "POST"])
 def preferences(token: str) -> ResponseReturnValue:
+    """The preference centre: the POST is authorised by the token in its URL alone."""
     owner = owner_or_404(token)
+    session = db_session()
+    problem, saved = None, False
+    if request.method == "POST":
+        form = request.form
+        try:
+            pause = int(form.get("pause", "0"))
+            save_preferences(
+                session, owner, form.getlist("roles"), form.getlist("formats"), pause,
+                runtime().clock.now(),
+            )  # fmt: skip
+            session.commit()
+            saved = True
+        except (PreferencesError, ValueError) as exc:
+            session.rollback()
+            problem = str(exc) if isinstance(exc, PreferencesError) else "choose a pause offered"
+    status = 400 if problem else 200
     return render_template(
         "public/preferences.html", owner=owner, address=masked(owner.email), token=token,
-        roles=contact_roles_of(db_session(), owner.contact_id), org=runtime().settings.org_name,
-    )  # fmt: skip
+        org=runtime().settings.org_name, chosen=current_preferences(session, owner.contact_id),
+        roles=role_choices(session), formats=FORMATS, pauses=PAUSES, saved=saved,
+        problem=problem,
+    ), status  # fmt: skip

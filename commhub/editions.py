@@ -33,6 +33,7 @@ from commhub.alerts import (
     resolve_alerts,
 )
 from commhub.cadence import placed
+from commhub.complaints import hold_reason
 from commhub.config import Settings
 from commhub.db import rowcount
 from commhub.errors import Conflict, EditionUnderWay, NotFound
@@ -226,7 +227,16 @@ def prepare_edition(
         )
     if preparation.too_long:
         edition.notes = {**edition.notes, "too_long": preparation.too_long}
-    if series.requires_approval and edition.approved_at is None:
+    complaints = hold_reason(session, now)
+    if complaints is not None:
+        edition.state = EditionState.HELD
+        edition.state_reason = complaints[:500]
+        raise_alert(
+            session, PAUSE_ALERT, f"{series.name}: edition {edition.id} held for complaints",
+            f"Edition {edition.id} is held: the {complaints}. Release it with "
+            f"`commhub editions release {edition.id}` once you have checked.", now, edition.id,
+        )  # fmt: skip
+    elif series.requires_approval and edition.approved_at is None:
         edition.state = EditionState.HELD
         edition.state_reason = AWAITING_APPROVAL
         raise_alert(

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from commhub.complaints import hold_reason
 from commhub.db import rowcount
 from commhub.exposures import key_messages_of_message, record_exposures
 from commhub.models import Contact, ContactStatus, Event, Message, MessageStatus
@@ -105,6 +106,8 @@ def record_events(
         report.stored += 1
         _apply(session, event, contact_id, now, report)
     session.flush()
+    if any(event.kind == "complaint" for event in wanted):
+        hold_reason(session, now)  # raises the complaint alert at 0.1 %
     return report
 
 

@@ -1,4 +1,4 @@
-"""report exposures (the rule of seven, per key message), events export."""
+"""report exposures (the rule of seven), report complaints, events export."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from commhub.cli.context import AppContext, pass_app
+from commhub.complaints import ALERT_RATE, HOLD_RATE, WINDOW, edition_rates, recent_rate
 from commhub.event_export import event_rows
 from commhub.exposures import SEVEN, THREE, KeyMessageReach, reach_report
+from commhub.models import Edition
 from commhub.spreadsheet_cells import neutralise
 
 
@@ -86,3 +89,34 @@ def export_command(app: AppContext, since: datetime | None, target: str) -> None
             count += 1
     if target != "-":
         click.echo(f"{count} events written to {target}", err=True)
+
+
+@report.command("complaints")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table")
+@pass_app
+def complaints_command(app: AppContext, output: str) -> None:
+    """Spam complaints: over the last 7 days and per edition of that time; at 0.1 % an
+    alert, at 0.3 % new editions are held until released."""
+    now = app.runtime.clock.now()
+    with app.session() as session:
+        recent = recent_rate(session, now)
+        editions = list(
+            session.scalars(
+                select(Edition.id)
+                .where(Edition.started_at >= now - WINDOW)
+                .order_by(Edition.started_at)
+            )
+        )
+        rates = edition_rates(session, editions)
+    if output == "json":
+        rows = [
+            {"edition_id": i, "complaints": r.complaints, "sent": r.sent, "rate": r.rate}
+            for i, r in rates.items()
+        ]
+        summary = {"complaints": recent.complaints, "sent": recent.sent, "rate": recent.rate}
+        click.echo(json.dumps({"last_7_days": summary, "editions": rows}, indent=2))
+        return
+    state = "hold" if recent.rate >= HOLD_RATE else "alert" if recent.rate >= ALERT_RATE else "ok"
+    click.echo(f"last 7 days: {recent.describe()}: {state}")
+    for edition_id, rate in rates.items():
+        click.echo(f"  edition {edition_id:>6}: {rate.describe()}")

@@ -1,4 +1,4 @@
-"""report exposures (the rule of seven), report complaints, events export."""
+"""report exposures (the rule of seven), items, complaints; events export."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from commhub.cli.context import AppContext, pass_app
 from commhub.complaints import ALERT_RATE, HOLD_RATE, WINDOW, edition_rates, recent_rate
 from commhub.event_export import event_rows
 from commhub.exposures import SEVEN, THREE, KeyMessageReach, reach_report
+from commhub.item_report import ItemReach, item_report
 from commhub.models import Edition
 from commhub.spreadsheet_cells import neutralise
 
@@ -120,3 +121,35 @@ def complaints_command(app: AppContext, output: str) -> None:
     click.echo(f"last 7 days: {recent.describe()}: {state}")
     for edition_id, rate in rates.items():
         click.echo(f"  edition {edition_id:>6}: {rate.describe()}")
+
+
+@report.command("items")
+@click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table")
+@pass_app
+def items_command(app: AppContext, output: str) -> None:
+    """Per item and audience: delivered, unique human opens, clicks, votes, and the
+    relevance rate yes / (yes + no) with its count."""
+    with app.session() as session:
+        rows = [reach.as_row() for reach in item_report(session)]
+    if output == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif output == "csv":
+        writer = csv.DictWriter(
+            sys.stdout, fieldnames=list(ItemReach("", "", 0, 0, 0, 0, 0).as_row())
+        )
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
+    elif not rows:
+        click.echo("No item has been delivered yet.", err=True)
+    else:
+        for row in rows:
+            votes = int(str(row["votes_yes"])) + int(str(row["votes_no"]))
+            rate = (
+                f"{row['relevance']:.0%} of {votes}" if row["relevance"] is not None else "no votes"
+            )
+            click.echo(
+                f"{row['item']!s:<32} {row['audience']!s:<12} delivered {row['delivered']!s:>6}  "
+                f"opened {row['unique_human_opens']!s:>6}  clicked {row['clicks']!s:>6}  "
+                f"relevant {rate}"
+            )

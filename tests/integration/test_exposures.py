@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from commhub.delivery.outbox import OutboxBackend
 from commhub.exposures import reach_report, record_exposures
+from commhub.item_report import item_report
 from commhub.models import Contact, ExposureTally, KeyMessage
 from commhub.tokens import message_tokens
 from commhub.web import create_app
@@ -150,3 +151,35 @@ def test_events_export_is_csv_with_the_documented_header_since_a_time(
     assert written.exit_code == 0, written.output
     assert "1 events written" in written.stderr
     assert [r[1] for r in list(csv.reader(io.StringIO(out.read_text())))[1:]] == ["click"]
+
+
+def test_the_item_report_counts_human_opens_clicks_and_last_votes(
+    world: World, sent: dict[str, int]
+) -> None:
+    tokens = message_tokens(world.runtime.settings.secret_keys)
+    web = client(world)
+    ana, ben = tokens.sign(sent["ana"]), tokens.sign(sent["ben"])
+    web.get(f"/t/o/{ben}.gif")  # within seconds of delivery: a machine, not counted
+    world.clock.current += timedelta(hours=1)
+    web.get(f"/t/o/{ana}.gif")
+    web.get(f"/t/o/{ana}.gif")  # the same message again: one unique open
+    web.get(f"/t/c/{ana}/1")
+    web.get(f"/t/c/{ana}/1")  # one click per message
+    web.post(f"/t/v/{ana}/1/no")
+    web.post(f"/t/v/{ana}/1/yes")  # Ana changed her mind: the last vote counts
+    web.post(f"/t/v/{ben}/1/no")
+
+    with world.session() as session:
+        rows = {(r.item, r.audience): r.as_row() for r in item_report(session)}
+    assert rows[("deal-reg", "sales")] == {
+        "item": "deal-reg", "audience": "sales", "delivered": 2, "unique_human_opens": 1,
+        "clicks": 1, "votes_yes": 1, "votes_no": 1, "relevance": 0.5,
+    }  # fmt: skip
+    assert rows[("security", "sales")]["relevance"] is None
+
+    settings = world.runtime.settings
+    commhub = Commhub(settings.data_dir)
+    env = {"COMMHUB_DATABASE_URL": settings.database_url, "COMMHUB_SECRET_KEY": settings.secret_key}
+    table = commhub("report", "items", **env)
+    assert table.exit_code == 0, table.output
+    assert "relevant 50% of 2" in table.stdout

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, literal_column, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from commhub.message_store import role_set_includes
 from commhub.models import (
     Audience,
     ContentItem,
@@ -166,9 +167,7 @@ def reach_report(session: Session) -> list[KeyMessageReach]:
 def _targeted(session: Session) -> dict[int, int]:
     """Contacts sent a message that carried an item with the key message to one of their
     roles (a message's role set is its audience slugs, comma-separated)."""
-    in_role_set = (literal_column("','") + Message.role_set + literal_column("','")).like(
-        literal_column("'%,'") + Audience.slug + literal_column("',%'")
-    )
+    in_role_set = role_set_includes(Audience.slug)
     rows = session.execute(
         select(ContentItem.key_message_id, func.count(func.distinct(Message.contact_id)))
         .join(EditionItem, EditionItem.content_item_id == ContentItem.id)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
+from commhub.message_store import role_set_includes
 from commhub.models import Audience, ContentItem, EditionItem, Event, Message, MessageStatus
 
 
@@ -47,9 +48,7 @@ class ItemReach:
 
 def item_report(session: Session) -> list[ItemReach]:
     """Every (item, audience) an edition carried, with what came of it."""
-    in_role_set = (literal_column("','") + Message.role_set + literal_column("','")).like(
-        literal_column("'%,'") + Audience.slug + literal_column("',%'")
-    )
+    in_role_set = role_set_includes(Audience.slug)
     reached = (
         select(
             ContentItem.id.label("item_id"),

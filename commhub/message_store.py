@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
+    ColumnElement,
     String,
     Table,
     Text,
@@ -24,13 +25,14 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal_column,
     or_,
     select,
     type_coerce,
     update,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from commhub.db import rowcount
 from commhub.models import (
@@ -381,3 +383,12 @@ def messages_in(
         .order_by(Message.id)
     )
     return [(row.id, row.email, row.last_error) for row in rows]
+
+
+def role_set_includes(
+    audience_slug: ColumnElement[str] | InstrumentedAttribute[str],
+) -> ColumnElement[bool]:
+    """SQL: the message's role set (audience slugs, comma-separated) holds this slug."""
+    return (literal_column("','") + Message.role_set + literal_column("','")).like(
+        literal_column("'%,'") + audience_slug + literal_column("',%'")
+    )

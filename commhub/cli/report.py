@@ -6,6 +6,7 @@ import contextlib
 import csv
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,10 +39,7 @@ def exposures_command(app: AppContext, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     elif output == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(_row(KeyMessageReach("", 0))))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
+        _write_csv(rows, list(_row(KeyMessageReach("", 0))))
     elif not rows:
         click.echo("No key messages yet: give content items a `key_message:`.", err=True)
     else:
@@ -134,12 +132,7 @@ def items_command(app: AppContext, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     elif output == "csv":
-        writer = csv.DictWriter(
-            sys.stdout, fieldnames=list(ItemReach("", "", 0, 0, 0, 0, 0).as_row())
-        )
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
+        _write_csv(rows, list(ItemReach("", "", 0, 0, 0, 0, 0).as_row()))
     elif not rows:
         click.echo("No item has been delivered yet.", err=True)
     else:
@@ -153,3 +146,11 @@ def items_command(app: AppContext, output: str) -> None:
                 f"opened {row['unique_human_opens']!s:>6}  clicked {row['clicks']!s:>6}  "
                 f"relevant {rate}"
             )
+
+
+def _write_csv(rows: Sequence[Mapping[str, object]], fieldnames: list[str]) -> None:
+    """Rows as CSV on stdout, text cells neutralised against formula injection."""
+    writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})

@@ -68,6 +68,9 @@ class Settings:
     )
     # A file of mail privacy proxies' networks (one CIDR a line), instead of the shipped list.
     mail_proxy_ranges: Path | None = field(default=None, metadata=_env("COMMHUB_MAIL_PROXY_RANGES"))
+    # The partner heat map's colours: the share of a role reached in a format.
+    heat_map_green: float = field(default=0.5, metadata=_env("COMMHUB_HEAT_MAP_GREEN"))
+    heat_map_amber: float = field(default=0.2, metadata=_env("COMMHUB_HEAT_MAP_AMBER"))
     # How old (or how far ahead) a signed batch's timestamp may be, in seconds.
     sendgrid_webhook_window: int = field(
         default=300, metadata=_env("COMMHUB_SENDGRID_WEBHOOK_WINDOW")
@@ -104,7 +107,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         or None,
         sendgrid_webhook_window=_seconds(env, "COMMHUB_SENDGRID_WEBHOOK_WINDOW", 300),
         mail_proxy_ranges=_proxy_ranges(env.get("COMMHUB_MAIL_PROXY_RANGES", "").strip()),
+        heat_map_green=_share(env, "COMMHUB_HEAT_MAP_GREEN", 0.5),
+        heat_map_amber=_share(env, "COMMHUB_HEAT_MAP_AMBER", 0.2),
     )
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value <= 1.0:
+        raise SettingsError(name, f"not a share between 0 and 1 (0.5 is half): {raw!r}")
+    return value
 
 
 def _proxy_ranges(raw: str) -> Path | None:

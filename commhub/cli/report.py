@@ -1,4 +1,4 @@
-"""report exposures (the rule of seven), items, complaints; events export."""
+"""report exposures (the rule of seven), items, partners, complaints; events export."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from sqlalchemy import select
 from commhub.cli.context import AppContext, pass_app
 from commhub.complaints import ALERT_RATE, HOLD_RATE, WINDOW, edition_rates, recent_rate
 from commhub.event_export import event_rows
-from commhub.exposures import SEVEN, THREE, KeyMessageReach, reach_report
+from commhub.exposures import FORMATS, SEVEN, THREE, KeyMessageReach, reach_report
+from commhub.heat_map import Thresholds, heat_map
 from commhub.item_report import ItemReach, item_report
 from commhub.models import Edition
 from commhub.spreadsheet_cells import neutralise
@@ -154,3 +155,45 @@ def _write_csv(rows: Sequence[Mapping[str, object]], fieldnames: list[str]) -> N
     writer.writeheader()
     for row in rows:
         writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
+
+
+@report.command("partners")
+@click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table")
+@pass_app
+def partners_command(app: AppContext, output: str) -> None:
+    """Per partner: the share of each role that saw each format (green, amber, red by
+    COMMHUB_HEAT_MAP_GREEN and _AMBER), and the gaps named."""
+    thresholds = Thresholds(app.settings.heat_map_green, app.settings.heat_map_amber)
+    with app.session() as session:
+        roles, grids = heat_map(session)
+    rows = [
+        {
+            "partner": grid.partner,
+            "role": slug,
+            "contacts": grid.contacts.get(slug, 0),
+            **{fmt: round(grid.share(slug, fmt), 4) for fmt in FORMATS},
+            **{f"{fmt}_colour": thresholds.colour(grid.share(slug, fmt)) for fmt in FORMATS},
+        }
+        for grid in grids
+        for slug, _name in roles
+    ]
+    if output == "json":
+        gaps = {grid.partner: grid.gaps(roles) for grid in grids}
+        click.echo(json.dumps({"cells": rows, "gaps": gaps}, indent=2, ensure_ascii=False))
+        return
+    if output == "csv":
+        _write_csv(rows, list(rows[0]) if rows else ["partner", "role", "contacts"])
+        return
+    if not grids:
+        click.echo("No partners yet: `commhub contacts import FILE`.", err=True)
+    for grid in grids:
+        click.echo(f"\n{grid.partner}")
+        click.echo(f"  {'role':<12} {'contacts':>8}  " + "  ".join(f"{f:<12}" for f in FORMATS))
+        for slug, _name in roles:
+            cells = "  ".join(
+                f"{grid.share(slug, f):>4.0%} {thresholds.colour(grid.share(slug, f)):<7}"
+                for f in FORMATS
+            )
+            click.echo(f"  {slug:<12} {grid.contacts.get(slug, 0):>8}  {cells}")
+        for gap in grid.gaps(roles):
+            click.echo(f"  gap: {gap}")

@@ -108,8 +108,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sendgrid_webhook_window=_seconds(env, "COMMHUB_SENDGRID_WEBHOOK_WINDOW", 300),
         mail_proxy_ranges=_proxy_ranges(env.get("COMMHUB_MAIL_PROXY_RANGES", "").strip()),
         heat_map_green=_share(env, "COMMHUB_HEAT_MAP_GREEN", 0.5),
-        heat_map_amber=_share(env, "COMMHUB_HEAT_MAP_AMBER", 0.2),
+        heat_map_amber=_amber(env),
     )
+
+
+def _amber(env: Mapping[str, str]) -> float:
+    amber = _share(env, "COMMHUB_HEAT_MAP_AMBER", 0.2)
+    if amber > _share(env, "COMMHUB_HEAT_MAP_GREEN", 0.5):
+        raise SettingsError("COMMHUB_HEAT_MAP_AMBER", "must not be above COMMHUB_HEAT_MAP_GREEN")
+    return amber
 
 
 def _share(env: Mapping[str, str], name: str, default: float) -> float:

@@ -74,3 +74,8 @@ def test_the_thresholds_are_settings(world: World) -> None:
     refused = commhub("report", "partners", COMMHUB_HEAT_MAP_AMBER="lots", **env)
     assert refused.exit_code == 2
     assert "COMMHUB_HEAT_MAP_AMBER" in refused.stderr
+    upside_down = commhub(
+        "report", "partners", COMMHUB_HEAT_MAP_AMBER="0.7", COMMHUB_HEAT_MAP_GREEN="0.6", **env
+    )
+    assert upside_down.exit_code == 2
+    assert "must not be above COMMHUB_HEAT_MAP_GREEN" in upside_down.stderr

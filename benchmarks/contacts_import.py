@@ -20,20 +20,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from throwaway_db import Database, migrated_runtime  # benchmarks/, beside this script
 
-from commhub.audiences import load_audiences, sync_audiences
-from commhub.config import Settings, normalise_database_url
+from commhub.config import Settings
 from commhub.contacts import import_contacts_file
 from commhub.db import session_scope, utcnow
-from commhub.resources import audiences_dir
-from commhub.schema import upgrade
-from commhub.wiring import Runtime, build_runtime
+from commhub.wiring import Runtime
 
 ROLES = ["sales", "technical", "marketing", "development", "executive"]
 ZONES = ["Europe/London", "America/New_York", "Asia/Tokyo", "Australia/Sydney", ""]
@@ -50,39 +45,6 @@ def write_csv(path: Path, rows: int) -> None:
                 [f"person{i}@partner{i % 400}.example", f"First{i}", f"Last{i}",
                  f"Partner {i % 400}", roles, rng.choice(ZONES)]
             )  # fmt: skip
-
-
-class Database:
-    """A fresh database per run: a SQLite file, or a throwaway PostgreSQL database."""
-
-    def __init__(self, admin_url: str | None, workdir: Path) -> None:
-        self.admin_url = normalise_database_url(make_url(admin_url)) if admin_url else None
-        self.workdir = workdir
-
-    def fresh(self) -> tuple[str, Callable[[], None]]:
-        if self.admin_url is None:
-            path = self.workdir / f"{uuid.uuid4().hex}.db"
-            return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
-        name = f"commhub_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-        def drop() -> None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-        return self.admin_url.set(database=name).render_as_string(hide_password=False), drop
-
-
-def migrated_runtime(url: str, workdir: Path) -> Runtime:
-    settings = Settings(data_dir=workdir, database_url=url, secret_keys=("b" * 40,))
-    runtime = build_runtime(settings)
-    upgrade(runtime.engine)
-    with session_scope(runtime.sessions) as session:
-        sync_audiences(session, load_audiences(audiences_dir()))
-    return runtime
 
 
 def baseline(url: str, source: Path) -> float:
@@ -144,7 +106,9 @@ def main() -> None:
             timings["baseline"].append(baseline(url, source))
             drop()
             url, drop = databases.fresh()
-            runtime = migrated_runtime(url, workdir)
+            runtime = migrated_runtime(
+                Settings(data_dir=workdir, database_url=url, secret_keys=("b" * 40,))
+            )
             timings["import"].append(commhub_import(runtime, source))
             timings["reimport"].append(commhub_import(runtime, source))
             runtime.close()

@@ -44,7 +44,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -56,7 +55,6 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import (
     Table,
     bindparam,
-    create_engine,
     delete,
     event,
     func,
@@ -65,13 +63,12 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import make_url
+from throwaway_db import Database, migrated_runtime  # benchmarks/, beside this script
 
 from commhub.agenda import calendar
-from commhub.audiences import load_audiences, sync_audiences
 from commhub.cadence import Shift
 from commhub.clock import SystemClock
-from commhub.config import Settings, normalise_database_url
+from commhub.config import Settings
 from commhub.db import session_scope
 from commhub.delivery.outbox import OutboxBackend
 from commhub.dispatch import EditionRunner
@@ -89,10 +86,8 @@ from commhub.models import (
     series_audiences,
 )
 from commhub.planning import REFILL_BELOW, plan_editions
-from commhub.resources import audiences_dir
 from commhub.scheduler import Scheduler
-from commhub.schema import upgrade
-from commhub.wiring import Runtime, build_renderer, build_runtime
+from commhub.wiring import Runtime, build_renderer
 
 EDITIONS = cast(Table, Edition.__table__)
 SERIES = cast(Table, Series.__table__)
@@ -140,43 +135,6 @@ def settings_for(url: str, data_dir: Path) -> Settings:
         org_name="Northwind Cloud Partner Programme",
         postal_address="Northwind Cloud Ltd, 1 Harbour Street, Bristol BS1 4QA",
     )  # fmt: skip
-
-
-class Database:
-    """A fresh database per run: a SQLite file, or a throwaway PostgreSQL database."""
-
-    def __init__(self, admin_url: str | None, workdir: Path) -> None:
-        self.admin_url = normalise_database_url(make_url(admin_url)) if admin_url else None
-        self.workdir = workdir
-
-    def fresh(self) -> tuple[str, Callable[[], None]]:
-        if self.admin_url is None:
-            path = self.workdir / f"{uuid.uuid4().hex}.db"
-
-            def remove() -> None:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-            return f"sqlite:///{path}", remove
-        name = f"commhub_bench_schedule_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-        def drop() -> None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-        return self.admin_url.set(database=name).render_as_string(hide_password=False), drop
-
-
-def migrated_runtime(url: str, data_dir: Path) -> Runtime:
-    runtime = build_runtime(settings_for(url, data_dir))
-    upgrade(runtime.engine)
-    with session_scope(runtime.sessions) as session:
-        sync_audiences(session, load_audiences(audiences_dir()))
-    return runtime
 
 
 def series_row(i: int, now: datetime) -> dict[str, Any]:
@@ -339,7 +297,7 @@ def run_startup(url: str, data_dir: Path, count: int, ics_entries: int) -> dict[
     """Child process: build the series and contacts, then time every start-up and calendar
     figure and its baseline."""
     setup_now = datetime.now(UTC)
-    runtime = migrated_runtime(url, data_dir)
+    runtime = migrated_runtime(settings_for(url, data_dir))
     add_series(runtime, count, setup_now, series_row)
     add_contacts(runtime, CONTACTS, setup_now)
     sessions, engine = runtime.sessions, runtime.engine
@@ -543,7 +501,7 @@ def run_lag(url: str, data_dir: Path) -> dict[str, Any]:
 
     # commhub: planned editions made due, claimed by the real scheduler.
     setup_now = datetime.now(UTC)
-    runtime = migrated_runtime(url, data_dir)
+    runtime = migrated_runtime(settings_for(url, data_dir))
     add_series(runtime, LAG_EDITIONS, setup_now, lag_series_row)
     with session_scope(runtime.sessions) as session:
         plan_editions(session, setup_now)

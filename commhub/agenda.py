@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Text, and_, func, or_, select, true
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
+from commhub.cadence import zone_named
 from commhub.models import (
     Audience,
     Contact,
@@ -122,15 +121,10 @@ class _SeriesFacts:
         self.slug = series.slug
         self.name = series.name
         self.timezone = series.timezone
-        self.zone = _zone(series.timezone)
+        self.zone = zone_named(series.timezone)
         self.local_time = series.local_time
         self.audiences = () if series.all_audiences else audiences.get(series.id, ())
         self.expected = counter.count(self.audiences, series)
-
-
-@lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 def _series_audiences(session: Session, series_ids: set[int]) -> dict[int, tuple[str, ...]]:

@@ -217,6 +217,13 @@ def next_occurrences(
     return found
 
 
+@lru_cache(maxsize=1024)
+def zone_named(name: str) -> ZoneInfo:
+    """The zone of that IANA name. ZoneInfo keeps only a few itself; re-reading a zone file
+    per series cost more than the rest of a scheduler's start-up."""
+    return ZoneInfo(name)
+
+
 def placed(wall: datetime, zone: ZoneInfo) -> datetime:
     """A local wall time as a real instant: skipped times move forward by the gap."""
     aware = wall.replace(tzinfo=zone, fold=0)

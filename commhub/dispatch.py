@@ -82,7 +82,6 @@ class EditionRunner:
         workers: int = 4,
         policy: SendPolicy | None = None,
         max_wait: float = MAX_WAIT,
-        on_done: Callable[[int, SendReport | None], None] | None = None,
     ) -> None:
         self.sessions = sessions
         # One back end per edition under way: an SMTP connection is not shared by threads.
@@ -91,7 +90,6 @@ class EditionRunner:
         self.renderer = renderer
         self.clock = _StoppableClock(clock)
         self.policy = policy
-        self.on_done = on_done or (lambda _id, _report: None)
         self.max_wait = max_wait
         self.owner = new_owner()
         self.workers = workers
@@ -163,7 +161,6 @@ class EditionRunner:
         elif report is not None:
             counts = ", ".join(f"{n} {status.value}" for status, n in report.counts.items() if n)
             log.info("edition %s: %s (%s)", edition_id, report.state.value, counts or "empty")
-        self.on_done(edition_id, report)
         return report
 
     def carry(self, edition_id: int) -> SendReport | None:

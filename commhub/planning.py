@@ -30,7 +30,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from commhub.alerts import PLAN_ALERT, raise_alert
-from commhub.cadence import BusinessDays, Cadence, Shift, next_occurrences, parse_cadence
+from commhub.cadence import (
+    BusinessDays,
+    Cadence,
+    Shift,
+    next_occurrences,
+    parse_cadence,
+    zone_named,
+)
 from commhub.db import UtcDateTime
 from commhub.models import Edition, EditionState, Series
 
@@ -56,7 +63,6 @@ class Schedule:
     start: date | None = None
     business_days: BusinessDays = field(default_factory=BusinessDays)
     local_time: bool = False
-    grace: timedelta = timedelta(hours=6)
 
     def key(self) -> str:
         """A digest of what the planned times depend on: when it changes, they are redone."""
@@ -96,21 +102,13 @@ def schedule_of(series: Series | Any) -> Schedule:
     """A series' schedule, from its row (or a row of the same columns)."""
     return Schedule(
         cadence=_cadence(series.cadence),
-        zone=_zone(series.timezone),
+        zone=zone_named(series.timezone),
         start=series.start_date,
         business_days=_business_days(
             series.shift, series.holiday_country, tuple(series.company_days or ())
         ),
         local_time=series.local_time,
-        grace=timedelta(minutes=series.grace_minutes),
     )
-
-
-@lru_cache(maxsize=1024)
-def _zone(name: str) -> ZoneInfo:
-    # ZoneInfo keeps only a few zones itself; re-reading a zone file per series cost more
-    # than the rest of a start-up.
-    return ZoneInfo(name)
 
 
 @lru_cache(maxsize=1024)
@@ -147,7 +145,7 @@ def plan_editions(
     columns = (
         Series.id, Series.slug, Series.cadence, Series.timezone, Series.start_date,
         Series.shift, Series.holiday_country, Series.company_days, Series.local_time,
-        Series.grace_minutes, Series.planned_through, Series.plan_key,
+        Series.planned_through, Series.plan_key,
     )  # fmt: skip
     query = select(*columns).order_by(Series.id)
     if series_ids is not None:

@@ -43,8 +43,8 @@ class MessageOwner:
     partner: str
     status: ContactStatus
     series_name: str
-    series_slug: str = ""
-    sent_at: datetime | None = None
+    series_slug: str
+    sent_at: datetime | None
 
 
 def find_message(session: Session, tokens: Tokens, token: str) -> MessageOwner | None:

@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from commhub.alerts import APPROVAL_ALERT, MISSED_ALERT, PLAN_ALERT, WAITING_ALERT
+from commhub.alerts import (
+    APPROVAL_ALERT,
+    MISSED_ALERT,
+    PLAN_ALERT,
+    PREPARE_ALERT,
+    WAITING_ALERT,
+)
 from commhub.cadence import Shift
 from commhub.delivery.outbox import OutboxBackend
 from commhub.dispatch import EditionRunner, TickReport
@@ -490,3 +496,18 @@ def test_series_planned_together_are_topped_up_on_different_days(world: World) -
         assert plan_editions(session, NOW + timedelta(days=29, hours=12)).series == 1
         assert plan_editions(session, NOW + timedelta(days=29, hours=13)).series == 0
     assert len(planned(world, "one")) == len(planned(world, "two")) == 14
+
+
+def test_an_edition_that_cannot_be_prepared_pauses_with_the_reason(
+    world: World, tmp_path: Path
+) -> None:
+    a_sales_newsletter(world, template="no-such-template")
+    plan(world)
+    report = tick(world, tmp_path, DEC_1)
+    edition = edition_at(world, DEC_1)
+    assert report.claimed == [edition.id]
+    assert edition.state is EditionState.PAUSED
+    assert str(edition.state_reason).startswith("could not be prepared:")
+    assert edition.lease_owner is None  # free for a person's release
+    [alert] = alerts(world, PREPARE_ALERT)
+    assert f"commhub editions release {edition.id}" in alert.message

@@ -8,6 +8,10 @@ release, and the questions people ask of it.
 
 Preparing happens in one transaction: an edition either has its content, links, renders and
 every message queued, or none of them.
+
+Under a series' rule of seven, each contact's email leaves out the items whose key message
+that contact has seen seven times across three formats: such an email is a variant of its
+role set's, compiled once for everyone it fits, and a contact left with nothing gets none.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ from commhub.complaints import hold_reason
 from commhub.config import Settings
 from commhub.db import rowcount
 from commhub.errors import Conflict, EditionUnderWay, NotFound
+from commhub.exposures import seen_enough
 from commhub.leases import CLAIM_SECONDS
 from commhub.message_store import (
+    FULL,
     QueuedMessage,
     counts_by_role_set,
     grouped_by_role_set,
@@ -49,6 +55,7 @@ from commhub.message_store import (
     skip_reasons,
     status_counts,
     status_counts_of,
+    variant_without,
 )
 from commhub.models import (
     Alert,
@@ -68,6 +75,7 @@ from commhub.selection import (
     ContentPlan,
     Section,
     carried_content,
+    leave_out,
     pick_content,
     record_picks,
     series_audiences,
@@ -93,6 +101,11 @@ class Preparation:
     counts: Counter[MessageStatus] = field(default_factory=Counter)
     role_sets: Counter[str] = field(default_factory=Counter)
     nothing_new: Counter[str] = field(default_factory=Counter)
+    # Rule of seven: contacts who had seen every key message of their email seven times
+    # across three formats, so got no email, per role set ...
+    seen_enough: Counter[str] = field(default_factory=Counter)
+    # ... and contacts whose email left some items out for that reason.
+    left_out: Counter[str] = field(default_factory=Counter)
     # Role sets whose HTML is long enough for Gmail to clip it (bytes).
     too_long: dict[str, int] = field(default_factory=dict)
 
@@ -157,10 +170,21 @@ def prepare_edition(
             edition, carried_content(session, edition), status_counts(session, edition.id),
             Counter(edition.notes.get("role_sets", {})),
             Counter(edition.notes.get("nothing_new", {})),
+            Counter(edition.notes.get("seen_enough", {})),
+            Counter(edition.notes.get("left_out", {})),
         )  # fmt: skip
     plan = pick_content(session, series, now, edition.id)
     preparation = Preparation(edition, plan)
     sections_of: dict[tuple[str, ...], list[Section]] = {}
+    # What each contact has seen enough of (rule of seven), and each variant's sections.
+    saturated = (
+        seen_enough(session, {i.key_message_id for i in plan.items() if i.key_message_id})
+        if series.rule_of_seven
+        else {}
+    )
+    variants: dict[tuple[str, str], list[Section]] = {}
+    # The renders to compile, (role set, variant) -> sections, in the order first used.
+    renders: dict[tuple[str, str], list[Section]] = {}
     # In waves when started on schedule; sent ahead of its date (send now), it goes now.
     on_schedule = edition.due_at <= now
     waves = LocalWaves(edition.planned_at, series.timezone, now) if series.local_time else None
@@ -179,9 +203,25 @@ def prepare_edition(
             if not sections:
                 preparation.nothing_new[key] += 1
                 continue
+            variant = FULL
+            # A contact who may not be sent to is never sent this: no variant for them.
+            seen = saturated.get(member.contact_id) if member.skip_reason is None else None
+            if seen:
+                left = [i.id for s in sections for i in s.items if i.key_message_id in seen]
+                if left:
+                    variant = variant_without(left)
+                    kept = variants.get((key, variant))
+                    if kept is None:
+                        kept = variants[key, variant] = leave_out(sections, set(left))
+                    if not kept:
+                        preparation.seen_enough[key] += 1
+                        continue
+                    sections = kept
+                    preparation.left_out[key] += 1
+            renders.setdefault((key, variant), sections)
             preparation.role_sets[key] += 1
             wave = waves.wave_of(member.timezone) if waves else None
-            yield QueuedMessage(member.contact_id, key, member.skip_reason, wave)
+            yield QueuedMessage(member.contact_id, key, member.skip_reason, wave, variant)
 
     preparation.counts = queue_messages(
         session, edition.id, series.channel, grouped_by_role_set(messages()), now
@@ -192,9 +232,7 @@ def prepare_edition(
     if not preparation.role_sets:
         edition.state = EditionState.EMPTY
         edition.finished_at = now
-        edition.state_reason = (
-            "nothing new for anyone" if preparation.nothing_new else "no contacts in its audiences"
-        )
+        edition.state_reason = _empty_reason(preparation)
         return preparation
 
     covered = {slug for key in preparation.role_sets for slug in key.split(",")}
@@ -206,18 +244,18 @@ def prepare_edition(
     html_links = TrackedLinks(settings.base_url, html_placeholder("token"))
     text_links = TrackedLinks(settings.base_url, raw_placeholder("token"))
     template = series.template or series.channel.value
-    for key in preparation.role_sets:
-        sections = sections_of[tuple(key.split(","))]
+    for (key, variant), sections in renders.items():
         compiled = renderer.compile(
             template, facts, sections, sender, link_ids, html_links, text_links
         )
         size = len(compiled.html.source().encode("utf-8"))
         if size > CLIPPED_HTML_BYTES:
-            preparation.too_long[key] = size
+            preparation.too_long[f"{key} ({variant})" if variant else key] = size
         session.add(
             EditionRender(
                 edition_id=edition.id,
                 role_set=key,
+                variant=variant,
                 link_ids=sorted(link_ids[item.id] for s in sections for item in s.items),
                 subject=compiled.subject.source(),
                 html=compiled.html.source(),
@@ -308,10 +346,22 @@ def _store_links(session: Session, edition: Edition, plan: ContentPlan) -> dict[
     return link_ids
 
 
+def _empty_reason(preparation: Preparation) -> str:
+    if preparation.seen_enough and preparation.nothing_new:
+        return "nothing new, or nothing not seen enough (rule of seven), for anyone"
+    if preparation.seen_enough:
+        return "everyone had seen its key messages seven times across three formats"
+    if preparation.nothing_new:
+        return "nothing new for anyone"
+    return "no contacts in its audiences"
+
+
 def _notes(preparation: Preparation) -> dict[str, Any]:
     return {
         "role_sets": dict(sorted(preparation.role_sets.items())),
         "nothing_new": dict(sorted(preparation.nothing_new.items())),
+        "seen_enough": dict(sorted(preparation.seen_enough.items())),
+        "left_out": dict(sorted(preparation.left_out.items())),
         "items": {slug: [i.slug for i in items] for slug, items in preparation.plan.picks.items()},
     }
 

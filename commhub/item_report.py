@@ -1,18 +1,19 @@
 """Per item and audience: delivered, unique human opens, clicks, votes and the relevance rate.
 
 An item reaches an audience through the messages of editions that carried it to that
-audience (and whose contact has that role). Opens count once per message and only human
-ones; clicks once per message; a contact's last vote on the item is the one that counts.
+audience (and whose contact has that role), unless the message left it out (the rule of
+seven: the contact had seen its key message enough). Opens count once per message and only
+human ones; clicks once per message; a contact's last vote on the item is the one that counts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from commhub.message_store import role_set_includes
+from commhub.message_store import FULL, role_set_includes, variant_leaves_out
 from commhub.models import Audience, ContentItem, EditionItem, Event, Message, MessageStatus
 
 
@@ -60,7 +61,11 @@ def item_report(session: Session) -> list[ItemReach]:
         .join(EditionItem, EditionItem.content_item_id == ContentItem.id)
         .join(Audience, Audience.id == EditionItem.audience_id)
         .join(Message, Message.edition_id == EditionItem.edition_id)
-        .where(Message.status == MessageStatus.SENT, in_role_set)
+        .where(
+            Message.status == MessageStatus.SENT,
+            in_role_set,
+            or_(Message.variant == FULL, ~variant_leaves_out(ContentItem.id)),
+        )
         .subquery()
     )
     human_open = select(Event.id).where(

@@ -8,6 +8,7 @@ conditional UPDATE on the state it leaves, so a late or duplicate writer changes
 
 from __future__ import annotations
 
+import hashlib
 import json
 from array import array
 from collections import Counter, defaultdict
@@ -64,6 +65,8 @@ class QueuedMessage:
     skip_reason: SkipReason | None
     # Not before then: the contact's wave of a series sent at local time.
     not_before: datetime | None = None
+    # Which render of the role set: "" for all of it, or what was left out for this contact.
+    variant: str = ""
 
 
 class ClaimedMessage(NamedTuple):
@@ -71,6 +74,7 @@ class ClaimedMessage(NamedTuple):
 
     message_id: int
     role_set: str
+    variant: str
     attempts: int
     email: str
     first_name: str
@@ -108,6 +112,7 @@ def queue_messages(
                 "contact_id": message.contact_id,
                 "channel": channel,
                 "role_set": message.role_set,
+                "variant": message.variant,
                 "status": status,
                 "skip_reason": message.skip_reason,
                 "attempts": 0,
@@ -125,24 +130,28 @@ def queue_messages(
 
 
 def grouped_by_role_set(messages: Iterable[QueuedMessage]) -> Iterator[QueuedMessage]:
-    """The messages with each role set's together, so that a batch holds few role sets
-    (SendGrid sends one request per role set in a batch).
+    """The messages with each role set's (and each variant's) together, so that a batch holds
+    few renders (SendGrid sends one request per render in a batch).
 
-    Held as 8 bytes per contact (an array of contact ids per role set), so that preparing an
+    Held as 8 bytes per contact (an array of contact ids per render), so that preparing an
     edition for 100,000 contacts costs under a megabyte more than for 10,000.
     """
-    contacts: dict[str, array[int]] = {}
+    contacts: dict[tuple[str, str], array[int]] = {}
     skips: dict[int, SkipReason] = {}
     waves: dict[int, datetime] = {}
     for message in messages:
-        contacts.setdefault(message.role_set, array("q")).append(message.contact_id)
+        render = (message.role_set, message.variant)
+        contacts.setdefault(render, array("q")).append(message.contact_id)
         if message.skip_reason is not None:
             skips[message.contact_id] = message.skip_reason
         if message.not_before is not None:
             waves[message.contact_id] = message.not_before
-    for role_set in sorted(contacts):
-        for contact_id in contacts.pop(role_set):
-            yield QueuedMessage(contact_id, role_set, skips.get(contact_id), waves.get(contact_id))
+    for render in sorted(contacts):
+        role_set, variant = render
+        for contact_id in contacts.pop(render):
+            yield QueuedMessage(
+                contact_id, role_set, skips.get(contact_id), waves.get(contact_id), variant
+            )
 
 
 def peek_batch(
@@ -154,6 +163,7 @@ def peek_batch(
         select(
             Message.id,
             Message.role_set,
+            Message.variant,
             Message.attempts,
             Contact.email,
             Contact.first_name,
@@ -392,3 +402,36 @@ def role_set_includes(
     return (literal_column("','") + Message.role_set + literal_column("','")).like(
         literal_column("'%,'") + audience_slug + literal_column("',%'")
     )
+
+
+FULL = ""  # the variant of a message carrying its role set's whole content
+_WITHOUT = "without:"
+
+
+VARIANT_LENGTH = 200  # the variant columns' size
+
+
+def variant_without(item_ids: Iterable[int]) -> str:
+    """The variant of a message that leaves these items out of its role set's content: a
+    readable, stable key (the same items give the same key, whatever their order), or, for
+    a list too long for the column, its count and digest."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return FULL
+    readable = _WITHOUT + ",".join(map(str, ids))
+    if len(readable) <= VARIANT_LENGTH:
+        return readable
+    return f"{_WITHOUT}{len(ids)} items #{hashlib.sha256(readable.encode()).hexdigest()[:32]}"
+
+
+def variant_leaves_out(
+    item_id: ColumnElement[int] | InstrumentedAttribute[int],
+) -> ColumnElement[bool]:
+    """SQL: the message's variant left this item out of its role set's content (as far as
+    its key tells: one too long to list its items tells nothing)."""
+    listed: ColumnElement[str] = (
+        literal_column("','")
+        + func.replace(Message.variant, _WITHOUT, "", type_=String)
+        + literal_column("','")
+    )
+    return listed.like(literal_column("'%,'") + sql_cast(item_id, String) + literal_column("',%'"))

@@ -289,6 +289,9 @@ class Series(Base):
     company_days: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     local_time: Mapped[bool] = mapped_column(default=False, server_default=false())
     grace_minutes: Mapped[int] = mapped_column(default=360, server_default="360")
+    # The rule of seven: prefer items whose key message the audience has seen less, and
+    # leave out of a contact's email the key messages they saw seven times in three formats.
+    rule_of_seven: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Planned editions exist as rows up to here, computed from the schedule plan_key digests.
     planned_through: Mapped[datetime | None] = mapped_column(index=True)
     plan_key: Mapped[str | None] = mapped_column(String(64))
@@ -392,6 +395,9 @@ class Message(Base):
     )
     channel: Mapped[Channel] = mapped_column(_enum(Channel))
     role_set: Mapped[str] = mapped_column(String(400))
+    # Which of the role set's renders: "" for its full content, or what was left out of it
+    # for this contact ("without:12,15", the item ids), under the series' rule of seven.
+    variant: Mapped[str] = mapped_column(String(200), default="", server_default="")
     status: Mapped[MessageStatus] = mapped_column(
         _enum(MessageStatus), default=MessageStatus.QUEUED
     )
@@ -482,14 +488,17 @@ class EditionLink(Base):
 
 
 class EditionRender(Base):
-    """An edition compiled for one role set: subject, HTML and text with placeholders."""
+    """An edition compiled for one role set (and variant): subject, HTML and text with
+    placeholders."""
 
     __tablename__ = "edition_renders"
-    __table_args__ = (UniqueConstraint("edition_id", "role_set"),)
+    __table_args__ = (UniqueConstraint("edition_id", "role_set", "variant"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
     role_set: Mapped[str] = mapped_column(String(400))
+    # "" for the role set's full content; otherwise the items left out ("without:12,15").
+    variant: Mapped[str] = mapped_column(String(200), default="", server_default="")
     subject: Mapped[str] = mapped_column(String(1000))
     html: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)

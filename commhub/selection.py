@@ -5,27 +5,37 @@ it that no earlier edition of the series carried to that audience, by priority a
 date, up to the series' max_items. A contact with several roles gets one email with a
 section per role, and no item twice: an item is shown in the first of the contact's
 sections that carries it.
+
+A series with the rule of seven prefers, within a priority, the items whose key message
+fewer of the audience's contacts have seen seven times or more, so that max_items spends
+its places on what has not yet stuck.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import ColumnElement, Subquery, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from commhub.exposures import SEVEN, exposures_in_total
 from commhub.models import (
     Audience,
+    Contact,
+    ContactStatus,
     ContentItem,
     ContentKind,
     ContentStatus,
     Edition,
     EditionItem,
     EditionState,
+    ExposureTally,
     Series,
+    contact_roles,
     content_item_audiences,
 )
 
@@ -61,6 +71,7 @@ class PickedItem:
     key_message: str | None
     body_html: str
     publish_at: datetime | None
+    key_message_id: int | None = None
 
     @classmethod
     def of(cls, item: ContentItem) -> PickedItem:
@@ -79,6 +90,7 @@ class PickedItem:
             key_message=item.key_message.text if item.key_message else None,
             body_html=item.body_html,
             publish_at=item.publish_at,
+            key_message_id=item.key_message_id,
         )
 
 
@@ -125,6 +137,14 @@ class ContentPlan:
         return not any(self.picks.values())
 
 
+def leave_out(sections: Iterable[Section], item_ids: Collection[int]) -> list[Section]:
+    """The sections without these items; a section left with none is dropped."""
+    kept = (
+        Section(s.audience, tuple(i for i in s.items if i.id not in item_ids)) for s in sections
+    )
+    return [section for section in kept if section.items]
+
+
 def series_audiences(session: Session, series: Series) -> list[Audience]:
     """The audiences a series serves, by slug (all of them for `audiences: all`)."""
     if series.all_audiences:
@@ -153,23 +173,30 @@ def pick_content(
     )
     if edition_id is not None:
         carried = carried.where(Edition.id != edition_id)
-    rows = session.execute(
+    audience_ids = [a.id for a in audiences]
+    query = (
         select(content_item_audiences.c.audience_id, ContentItem)
         .join(ContentItem, ContentItem.id == content_item_audiences.c.content_item_id)
         .where(
-            content_item_audiences.c.audience_id.in_([a.id for a in audiences]),
+            content_item_audiences.c.audience_id.in_(audience_ids),
             ContentItem.status == ContentStatus.PUBLISHED,
             or_(ContentItem.publish_at.is_(None), ContentItem.publish_at <= now),
             or_(ContentItem.expires_at.is_(None), ContentItem.expires_at > now),
             ~exists(carried),
         )
         .options(selectinload(ContentItem.key_message))
-        .order_by(
-            ContentItem.priority.desc(),
-            ContentItem.publish_at.desc().nulls_last(),
-            ContentItem.id.desc(),
-        )
     )
+    order: list[ColumnElement[Any]] = [ContentItem.priority.desc()]
+    if series.rule_of_seven:
+        seen = _seen_seven_times(audience_ids)
+        query = query.outerjoin(
+            seen,
+            (seen.c.audience_id == content_item_audiences.c.audience_id)
+            & (seen.c.key_message_id == ContentItem.key_message_id),
+        )
+        order.append(func.coalesce(seen.c.contacts, 0).asc())
+    order += [ContentItem.publish_at.desc().nulls_last(), ContentItem.id.desc()]
+    rows = session.execute(query.order_by(*order))
     slug_of = {a.id: a.slug for a in audiences}
     picks: dict[str, list[PickedItem]] = defaultdict(list)
     for audience_id, item in rows:
@@ -179,6 +206,28 @@ def pick_content(
     return ContentPlan(
         audiences=tuple(AudienceInfo(a.slug, a.name, a.description) for a in audiences),
         picks={slug: tuple(items) for slug, items in picks.items()},
+    )
+
+
+def _seen_seven_times(audience_ids: list[int]) -> Subquery:
+    """Per audience and key message, how many of the audience's active contacts have seen
+    the key message seven times or more, in any formats."""
+    total = exposures_in_total()
+    return (
+        select(
+            contact_roles.c.audience_id,
+            ExposureTally.key_message_id,
+            func.count().label("contacts"),
+        )
+        .join(contact_roles, contact_roles.c.contact_id == ExposureTally.contact_id)
+        .join(Contact, Contact.id == ExposureTally.contact_id)
+        .where(
+            contact_roles.c.audience_id.in_(audience_ids),
+            Contact.status == ContactStatus.ACTIVE,
+            total >= SEVEN,
+        )
+        .group_by(contact_roles.c.audience_id, ExposureTally.key_message_id)
+        .subquery("seen_seven_times")
     )
 
 

@@ -121,15 +121,19 @@ def envelope_for(series: Series, settings: Settings) -> Envelope:
     )
 
 
+# A render of an edition: its role set and variant ("" for the role set's full content).
+RenderKey = tuple[str, str]
+
+
 def load_contents(
     session: Session, edition: Edition, settings: Settings
-) -> dict[str, MessageContent]:
-    """The edition's compiled role sets, ready to personalise, keyed by role set."""
+) -> dict[RenderKey, MessageContent]:
+    """The edition's compiled role sets, ready to personalise, keyed by (role set, variant)."""
     envelope = envelope_for(edition.series, settings)
     return {
-        render.role_set: MessageContent(
+        (render.role_set, render.variant): MessageContent(
             edition.id,
-            render.role_set,
+            f"{render.role_set} ({render.variant})" if render.variant else render.role_set,
             envelope,
             CompiledMessage(
                 subject=Personalisable.parse(render.subject, html=False),
@@ -231,7 +235,7 @@ class EditionSender:
         self,
         edition_id: int,
         channel: Channel,
-        contents: dict[str, MessageContent],
+        contents: dict[RenderKey, MessageContent],
         report: SendReport,
         deliverer: ThreadPoolExecutor,
     ) -> None:
@@ -328,7 +332,7 @@ class EditionSender:
         return peek_batch(session, edition_id, now, self.backend.max_batch)
 
     def _read_ahead(
-        self, edition_id: int, contents: dict[str, MessageContent]
+        self, edition_id: int, contents: dict[RenderKey, MessageContent]
     ) -> _ReadAhead | None:
         """The next batch, read and personalised but not claimed; None if the read failed
         (it is read again after this batch is recorded)."""
@@ -364,7 +368,7 @@ class EditionSender:
                 self.clock.sleep(2.0**attempt)
 
     def _outgoing(
-        self, edition_id: int, claimed: ClaimedMessage, contents: dict[str, MessageContent]
+        self, edition_id: int, claimed: ClaimedMessage, contents: dict[RenderKey, MessageContent]
     ) -> OutgoingMessage:
         token = self.tokens.sign(claimed.message_id)
         return OutgoingMessage(
@@ -376,7 +380,7 @@ class EditionSender:
                 unsubscribe_url=message_link(self.settings.base_url, LinkKind.UNSUBSCRIBE, token),
                 token=token,
             ),
-            content=contents[claimed.role_set],
+            content=contents[claimed.role_set, claimed.variant],
             values=ContactValues(
                 first_name=claimed.first_name,
                 last_name=claimed.last_name,

@@ -17,6 +17,8 @@
           dates: [2027-12-24]           # and the company's own
         local_time: true                # each contact at that time in their own zone
         grace: 6h                       # how late a missed edition may still go out
+        # Optional content rule:
+        rule_of_seven: true             # prefer less-seen key messages; leave out saturated ones
 
 Every problem in the file is reported, located by line and by `series[slug].field`, before
 anything is written.
@@ -51,7 +53,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 REQUIRED = ("slug", "name", "channel", "audiences", "cadence", "timezone", "subject", "from")
 OPTIONAL = (
     "max_items", "template", "reply_to", "partner_filter", "requires_approval",
-    "start", "shift", "holidays", "local_time", "grace",
+    "start", "shift", "holidays", "local_time", "grace", "rule_of_seven",
 )  # fmt: skip
 HOLIDAY_KEYS = ("country", "dates")
 DEFAULT_GRACE = timedelta(hours=6)
@@ -84,6 +86,7 @@ class SeriesDefinition:
     company_days: tuple[date, ...] = ()
     local_time: bool = False
     grace: timedelta = DEFAULT_GRACE
+    rule_of_seven: bool = False
 
 
 def read_series_file(
@@ -207,6 +210,7 @@ class _EntryReader:
             company_days=company_days,
             local_time=self.boolean("local_time"),
             grace=self.grace(),
+            rule_of_seven=self.boolean("rule_of_seven"),
         )
         has_holidays = definition.holiday_country or definition.company_days
         if has_holidays and definition.shift is Shift.NONE:
@@ -484,6 +488,7 @@ def _apply(series: Series, definition: SeriesDefinition, audiences: dict[str, Au
         "company_days": [day.isoformat() for day in definition.company_days],
         "local_time": definition.local_time,
         "grace_minutes": int(definition.grace.total_seconds() // 60),
+        "rule_of_seven": definition.rule_of_seven,
     }
     changed = False
     for key, value in values.items():

@@ -66,6 +66,18 @@ class World:
     # What senders told a person watching (why they wait).
     notices: list[str] = field(default_factory=list)
 
+    def count_compiles(self) -> list[str]:
+        """From now on, each MJML source the renderer compiles is appended to the list."""
+        compiled: list[str] = []
+        real = self.renderer.compile_html
+
+        def counting(source: str) -> str:
+            compiled.append(source)
+            return real(source)
+
+        self.renderer = Renderer(templates_dir(), compile_html=counting)
+        return compiled
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         with session_scope(self.runtime.sessions) as session:

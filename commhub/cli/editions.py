@@ -102,6 +102,16 @@ def _describe_preparation(preparation: Preparation) -> None:
     if preparation.role_sets:
         for role_set, contacts in sorted(preparation.nothing_new.items()):
             click.echo(f"  nothing new for {role_set}: {contacts} contacts get no email")
+        for role_set, contacts in sorted(preparation.seen_enough.items()):
+            click.echo(
+                f"  seen enough for {role_set}: {contacts} contacts get no email (they saw "
+                "each of its key messages seven times across three formats)"
+            )
+        for role_set, contacts in sorted(preparation.left_out.items()):
+            click.echo(
+                f"  rule of seven for {role_set}: {contacts} contacts get an email without "
+                "the items whose key message they saw seven times across three formats"
+            )
     for role_set, size in sorted(preparation.too_long.items()):
         click.echo(
             f"  warning: the email for {role_set} has {size // 1000} KB of HTML; Gmail clips "
@@ -214,6 +224,14 @@ def show_command(app: AppContext, edition_id: int) -> None:
         click.echo(f"  {role_set:<40} {parts}")
     for role_set, contacts in sorted(detail.notes.get("nothing_new", {}).items()):
         click.echo(f"  {role_set:<40} nothing new: {contacts} contacts got no email")
+    for role_set, contacts in sorted(detail.notes.get("seen_enough", {}).items()):
+        click.echo(
+            f"  {role_set:<40} seen enough (rule of seven): {contacts} contacts got no email"
+        )
+    for role_set, contacts in sorted(detail.notes.get("left_out", {}).items()):
+        click.echo(
+            f"  {role_set:<40} rule of seven: {contacts} contacts got it without items seen enough"
+        )
     for label, rows in (("in doubt (unknown)", detail.unknown), ("failed", detail.failed)):
         if rows:
             click.echo(f"{label}: {len(rows)}")

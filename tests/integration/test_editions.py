@@ -20,8 +20,6 @@ from commhub.models import (
     MessageStatus,
     SkipReason,
 )
-from commhub.render import Renderer
-from commhub.resources import templates_dir
 from tests.builders import NOW, World
 
 
@@ -170,14 +168,7 @@ def test_suppressed_contacts_are_skipped_with_their_reason(world: World) -> None
 
 
 def test_mjml_is_compiled_once_per_role_set_never_per_contact(world: World) -> None:
-    compiled: list[str] = []
-    real = world.renderer.compile_html
-
-    def counting(source: str) -> str:
-        compiled.append(source)
-        return real(source)
-
-    world.renderer = Renderer(templates_dir(), compile_html=counting)
+    compiled = world.count_compiles()
     world.series(audiences=["sales", "technical", "executive"])
     world.item("news", ["sales", "technical", "executive"])
     for n in range(12):

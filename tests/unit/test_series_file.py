@@ -208,3 +208,23 @@ def test_a_closure_too_long_to_move_a_date_out_of_is_refused(tmp_path: Path) -> 
     with pytest.raises(SeriesError) as caught:
         read(tmp_path, text)
     assert "series[news].holidays: dates: no business day within 14 days" in str(caught.value)
+
+
+def test_the_rule_of_seven_is_off_unless_a_series_says_true(tmp_path: Path) -> None:
+    [news] = read(tmp_path, GOOD)
+    assert news.rule_of_seven is False
+    [news] = read(tmp_path, GOOD + "    rule_of_seven: true\n")
+    assert news.rule_of_seven is True
+    [news] = read(tmp_path, GOOD + "    rule_of_seven: false\n")
+    assert news.rule_of_seven is False
+
+
+@pytest.mark.parametrize("value", ["often", "1", '"true"', ""])
+def test_a_rule_of_seven_that_is_not_true_or_false_is_named_with_its_line(
+    tmp_path: Path, value: str
+) -> None:
+    with pytest.raises(SeriesError) as caught:
+        read(tmp_path, GOOD + f"    rule_of_seven: {value}\n")
+    assert [str(p) for p in caught.value.problems] == [
+        f"{tmp_path / 'series.yml'}:10:series[news].rule_of_seven: must be true or false"
+    ]

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 # Stable constraint names, so that migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -69,7 +75,66 @@ def make_engine(database_url: str, **options: Any) -> Engine:
     engine = create_engine(database_url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
+        _SQLITE_WRITERS[engine] = threading.Lock()
     return engine
+
+
+def checkpoint_in_background(engine: Engine, every: float = 1.0) -> Callable[[], None]:
+    """SQLite: move the write-ahead log into the database from a thread of its own, every
+    `every` seconds, instead of inside whichever commit crosses 1,000 pages. That commit
+    took 5 to 10 ms longer, and was the slowest 1 % of opens and clicks measured under load.
+    Returns what stops the thread; elsewhere it does nothing.
+
+    Call it before the engine's first connection, or the pooled ones keep checkpointing.
+    """
+    if engine.dialect.name != "sqlite":
+        return lambda: None
+
+    def no_automatic_checkpoints(dbapi_connection: DBAPIConnection, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
+        cursor.close()
+
+    event.listen(engine, "connect", no_automatic_checkpoints)
+    engine.dispose()  # connections opened before now checkpoint for themselves
+    stopping = threading.Event()
+
+    def run() -> None:
+        while not stopping.wait(every):
+            try:
+                with engine.connect() as connection:
+                    # PASSIVE: copies what it can without waiting for, or blocking, anyone.
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:
+                log.warning("WAL checkpoint failed; retrying in %s s", every, exc_info=True)
+
+    threading.Thread(target=run, name="commhub-wal-checkpoint", daemon=True).start()
+    return stopping.set
+
+
+_SQLITE_WRITERS: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+
+
+@contextmanager
+def quick_write(session: Session, *, durable: bool = True) -> Iterator[None]:
+    """Around a short write and its commit, as the open pixel, the click redirect and the
+    webhook do under load.
+
+    On SQLite the threads of this process take turns, queued on a lock: SQLite's own busy
+    handler sleeps 1, 2, 5 ... 100 ms between tries, which under load turned 1 ms opens
+    into 100 ms ones. On PostgreSQL, which locks rows, not the database, a write that is
+    not `durable` commits without waiting for its WAL to reach the disk: a crash may lose
+    the last moment's opens and clicks, never corrupt anything, and no fsync sits in the
+    path of every pixel.
+    """
+    lock = _SQLITE_WRITERS.get(session.get_bind())  # type: ignore[arg-type]
+    if lock is None:
+        if not durable:
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        yield
+        return
+    with lock:
+        yield
 
 
 def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -85,6 +150,14 @@ def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPool
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit, so results outlive their transaction."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def insert_for(session: Session) -> Any:
+    """The session's dialect's INSERT, the one with on_conflict_do_nothing and _do_update
+    (both SQLite and PostgreSQL spell ON CONFLICT the same way)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 def rowcount(result: object) -> int:

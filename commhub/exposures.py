@@ -8,17 +8,16 @@ the same transaction; reports read the tallies and never recount events.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import NamedTuple, cast
 
-from sqlalchemy import Table, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, select, union
 from sqlalchemy.orm import Session
 
+from commhub.bulk import BulkInsert
 from commhub.message_store import role_set_includes
 from commhub.models import (
     Audience,
@@ -38,6 +37,33 @@ SEVEN = 7  # exposures before a message sticks
 THREE = 3  # formats they should come through
 EXPOSURES = cast(Table, Exposure.__table__)
 TALLIES = cast(Table, ExposureTally.__table__)
+# Only the exposures not recorded before come back, so only they bump a tally.
+_NEW_EXPOSURES = BulkInsert(
+    EXPOSURES,
+    ("contact_id", "key_message_id", "format", "source_kind", "source_id", "occurred_at"),
+    "ON CONFLICT (contact_id, key_message_id, source_kind, source_id) DO NOTHING",
+    returning=("contact_id", "key_message_id", "format"),
+)
+_BUMP_TALLIES = {
+    fmt: BulkInsert(
+        TALLIES,
+        ("contact_id", "key_message_id", fmt, "updated_at"),
+        f"ON CONFLICT (contact_id, key_message_id) DO UPDATE SET {fmt} = "
+        f"{TALLIES.name}.{fmt} + excluded.{fmt}, updated_at = excluded.updated_at",
+    )
+    for fmt in FORMATS
+}
+
+
+class Seen(NamedTuple):
+    """One exposure to record: a contact saw a key message in a format, through a source."""
+
+    contact_id: int
+    key_message_id: int
+    format: str
+    source_kind: str  # message, feed_item, post
+    source_id: int
+    occurred_at: datetime
 
 
 def record_exposures(
@@ -50,82 +76,113 @@ def record_exposures(
     now: datetime,
 ) -> int:
     """Record the exposures not recorded before and bump their tallies; how many were new."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    wanted = sorted(set(key_message_ids))
-    if not wanted:
-        return 0
-    insert = _insert(session)
-    rows = [
-        {
-            "contact_id": contact_id,
-            "key_message_id": key_message_id,
-            "format": fmt,
-            "source_kind": source_kind,
-            "source_id": source_id,
-            "occurred_at": now,
-        }
-        for key_message_id in wanted
-    ]
-    new = list(
-        session.scalars(
-            insert(EXPOSURES)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(EXPOSURES.c.key_message_id)
-        )
+    return record_seen(
+        session,
+        [Seen(contact_id, key_id, fmt, source_kind, source_id, now) for key_id in key_message_ids],
+        now,
     )
-    for key_message_id in new:
-        session.execute(
-            insert(TALLIES)
-            .values(
-                contact_id=contact_id, key_message_id=key_message_id, updated_at=now, **{fmt: 1}
-            )
-            .on_conflict_do_update(
-                index_elements=["contact_id", "key_message_id"],
-                set_={fmt: TALLIES.c[fmt] + 1, "updated_at": now},
-            )
-        )
+
+
+def record_seen(session: Session, seen: Iterable[Seen], now: datetime) -> int:
+    """Record, in a few statements whatever their number, the exposures not recorded before,
+    and bump their tallies; how many were new.
+
+    Exposures go in with ON CONFLICT DO NOTHING ... RETURNING, so only the new ones bump a
+    tally, and a batch recorded twice (or two processes recording the same open) counts once.
+    """
+    unique: dict[tuple[int, int, str, int], Seen] = {}
+    for exposure in seen:
+        if exposure.format not in FORMATS:
+            raise ValueError(f"unknown format {exposure.format!r} (known: {', '.join(FORMATS)})")
+        contact_id, key_id, _fmt, source_kind, source_id, _at = exposure
+        unique.setdefault((contact_id, key_id, source_kind, source_id), exposure)
+    if not unique:
+        return 0
+    new = _NEW_EXPOSURES(session, [unique[key] for key in sorted(unique)])
+    bumps = Counter(new)
+    for fmt in FORMATS:
+        # In key order, so that two processes bumping the same tallies cannot deadlock; one
+        # row per tally, as one upsert statement may not touch a row twice.
+        rows = [
+            (contact_id, key_id, count, now)
+            for (contact_id, key_id, row_fmt), count in sorted(bumps.items())
+            if row_fmt == fmt
+        ]
+        _BUMP_TALLIES[fmt](session, rows)
     return len(new)
 
 
-def _insert(session: Session) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert
-    return sqlite_insert
-
-
-def key_messages_of_message(session: Session, edition_id: int, role_set: str) -> list[int]:
-    """The key messages of the items a message carried (its role set's render)."""
+def key_messages_of_message(
+    session: Session, edition_id: int, role_set: str, variant: str = ""
+) -> list[int]:
+    """The key messages of the items a message carried (its role set's render, the variant
+    the message names: "" is the role set's full content)."""
     link_ids = session.scalar(
         select(EditionRender.link_ids).where(
-            EditionRender.edition_id == edition_id, EditionRender.role_set == role_set
+            EditionRender.edition_id == edition_id,
+            EditionRender.role_set == role_set,
+            EditionRender.variant == variant,
         )
     )
-    if not link_ids:
+    return key_messages_of_links(session, edition_id, link_ids or ())
+
+
+def key_messages_of_links(session: Session, edition_id: int, link_ids: Iterable[int]) -> list[int]:
+    """The key messages of the items behind these links of an edition."""
+    wanted = sorted(link_ids)
+    if not wanted:
         return []
-    return list(
-        session.scalars(
-            select(ContentItem.key_message_id)
-            .join(EditionLink, EditionLink.content_item_id == ContentItem.id)
-            .where(
-                EditionLink.edition_id == edition_id,
-                EditionLink.link_id.in_(link_ids),
-                ContentItem.key_message_id.is_not(None),
-            )
-            .distinct()
+    found = session.connection().execute(
+        _KEY_MESSAGES_OF_LINKS, {"edition_id": edition_id, "links": wanted}
+    )
+    return [key_id for (key_id,) in found if key_id is not None]
+
+
+# Built once, and run on the session's connection (Core, without the ORM's overhead): the
+# open pixel runs it on every request.
+_KEY_MESSAGES_OF_LINKS = (
+    select(ContentItem.key_message_id)
+    .join(EditionLink, EditionLink.content_item_id == ContentItem.id)
+    .where(
+        EditionLink.edition_id == bindparam("edition_id"),
+        EditionLink.link_id.in_(bindparam("links", expanding=True)),
+        ContentItem.key_message_id.is_not(None),
+    )
+    .distinct()
+)
+
+
+_TALLY_FORMATS = (ExposureTally.email, ExposureTally.video, ExposureTally.social, ExposureTally.rss)
+
+
+def exposures_in_total() -> ColumnElement[int]:
+    """SQL: a tally's exposures, all formats together."""
+    email, video, social, rss = _TALLY_FORMATS
+    return email + video + social + rss
+
+
+def formats_seen_in() -> ColumnElement[int]:
+    """SQL: in how many formats a tally's contact has seen its key message."""
+    email, video, social, rss = (case((count > 0, 1), else_=0) for count in _TALLY_FORMATS)
+    return email + video + social + rss
+
+
+def seen_enough(session: Session, key_message_ids: Iterable[int]) -> dict[int, frozenset[int]]:
+    """Contact id -> which of these key messages the contact has seen seven times or more
+    across three formats or more (the rule of seven met), in one query."""
+    wanted = sorted(set(key_message_ids))
+    if not wanted:
+        return {}
+    found: dict[int, set[int]] = defaultdict(set)
+    for contact_id, key_message_id in session.execute(
+        select(ExposureTally.contact_id, ExposureTally.key_message_id).where(
+            ExposureTally.key_message_id.in_(wanted),
+            exposures_in_total() >= SEVEN,
+            formats_seen_in() >= THREE,
         )
-    )
-
-
-def key_message_of_link(session: Session, edition_id: int, link_id: int) -> list[int]:
-    """The key message of the item behind one link of an edition ([] if it has none)."""
-    found = session.scalar(
-        select(ContentItem.key_message_id)
-        .join(EditionLink, EditionLink.content_item_id == ContentItem.id)
-        .where(EditionLink.edition_id == edition_id, EditionLink.link_id == link_id)
-    )
-    return [found] if found is not None else []
+    ):
+        found[contact_id].add(key_message_id)
+    return {contact_id: frozenset(keys) for contact_id, keys in found.items()}
 
 
 @dataclass
@@ -165,11 +222,13 @@ def reach_report(session: Session) -> list[KeyMessageReach]:
 
 
 def _targeted(session: Session) -> dict[int, int]:
-    """Contacts sent a message that carried an item with the key message to one of their
-    roles (a message's role set is its audience slugs, comma-separated)."""
+    """Per key message, the contacts it was meant for: those sent a message that carried an
+    item with the key message to one of their roles (a message's role set is its audience
+    slugs, comma-separated), and those who met it in another format, or earlier, and so
+    have a tally (a contact whose email left it out, having seen it enough, stays counted)."""
     in_role_set = role_set_includes(Audience.slug)
-    rows = session.execute(
-        select(ContentItem.key_message_id, func.count(func.distinct(Message.contact_id)))
+    by_email = (
+        select(ContentItem.key_message_id.label("key_id"), Message.contact_id.label("contact_id"))
         .join(EditionItem, EditionItem.content_item_id == ContentItem.id)
         .join(Audience, Audience.id == EditionItem.audience_id)
         .join(Message, Message.edition_id == EditionItem.edition_id)
@@ -178,6 +237,8 @@ def _targeted(session: Session) -> dict[int, int]:
             Message.status == MessageStatus.SENT,
             in_role_set,
         )
-        .group_by(ContentItem.key_message_id)
     )
+    tallied = select(ExposureTally.key_message_id, ExposureTally.contact_id)
+    either = union(by_email, tallied).subquery()  # UNION: each contact once per key message
+    rows = session.execute(select(either.c.key_id, func.count()).group_by(either.c.key_id))
     return {int(key_id or 0): int(count) for key_id, count in rows}

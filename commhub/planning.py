@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -25,11 +25,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeEngine
 
 from commhub.alerts import PLAN_ALERT, raise_alert
+from commhub.bulk import bind_converter
 from commhub.cadence import (
     BusinessDays,
     Cadence,
@@ -276,10 +275,8 @@ def _stagger(series_id: int) -> timedelta:
     return timedelta(days=series_id % STAGGER_DAYS)
 
 
-def _bind_converter(column_type: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any]:
-    """What the column type does to a value on its way to this database."""
-    convert = column_type.dialect_impl(dialect).bind_processor(dialect)
-    return convert if convert is not None else (lambda value: value)
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 class _PlannedRows:
@@ -289,7 +286,7 @@ class _PlannedRows:
 
     def __init__(self, session: Session, now: datetime) -> None:
         dialect = session.get_bind().dialect
-        self._stored_time = _bind_converter(UtcDateTime(), dialect)
+        self._stored_time = bind_converter(UtcDateTime(), dialect) or _unchanged
         self._times: dict[tuple[str, datetime], list[tuple[datetime, datetime, Any, Any]]] = {}
         self.now = now
 

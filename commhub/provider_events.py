@@ -19,14 +19,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from commhub.bulk import BulkInsert
 from commhub.complaints import hold_reason
 from commhub.db import rowcount
-from commhub.exposures import key_messages_of_message, record_exposures
+from commhub.exposures import Seen, key_messages_of_message, record_seen
 from commhub.models import Contact, ContactStatus, Event, Message, MessageStatus
 
 # SendGrid's event names, and what commhub calls them.
@@ -43,8 +44,17 @@ EVENT_KINDS = {
     "group_unsubscribe": "unsubscribe",
 }
 # What is kept of each event besides what commhub derives from it.
-_KEPT_FIELDS = (
+_KEPT_FIELDS = frozenset((
     "event", "reason", "type", "status", "url", "sg_message_id", "response", "sg_machine_open",
+))  # fmt: skip
+EVENTS = cast(Table, Event.__table__)
+# Only the events not stored before come back, and only they act.
+_NEW_EVENTS = BulkInsert(
+    EVENTS,
+    ("kind", "message_id", "contact_id", "format", "occurred_at", "recorded_at",
+     "provider_event_id", "data"),
+    "ON CONFLICT (provider_event_id) DO NOTHING",
+    returning=("provider_event_id",),
 )  # fmt: skip
 _SUPPRESS = {"complaint": ContactStatus.COMPLAINED, "unsubscribe": ContactStatus.UNSUBSCRIBED}
 
@@ -62,57 +72,67 @@ class EventReport:
 def record_events(
     session: Session, events: Sequence[Any], installation: str, now: datetime
 ) -> EventReport:
-    """Store a verified batch's events once each and apply what they mean."""
+    """Store a verified batch's events once each and apply what they mean.
+
+    A batch is a few statements whatever its size (SendGrid posts up to about 1,700 events
+    at a time): the events go in with one INSERT ... ON CONFLICT DO NOTHING RETURNING, and
+    only those it returns, the new ones, act.
+    """
     report = EventReport()
-    parsed = [_parse(event, installation, report) for event in events]
-    wanted = [p for p in parsed if p is not None]
-    if not wanted:
-        return report
-    message_ids = {p.message_id for p in wanted}
-    owners = dict(
-        session.execute(
-            select(Message.id, Message.contact_id).where(Message.id.in_(message_ids))
-        ).all()
-    )
-    known_ids = set(
-        session.scalars(
-            select(Event.provider_event_id).where(
-                Event.provider_event_id.in_([p.event_id for p in wanted])
-            )
-        )
-    )
-    seen: set[str] = set()
-    for event in wanted:
-        if event.message_id not in owners:
-            report.ignored["unknown message"] += 1
+    batch: dict[str, _Parsed] = {}
+    for raw in events:
+        parsed = _parse(raw, installation, report)
+        if parsed is None:
             continue
-        if event.event_id in known_ids or event.event_id in seen:
+        if parsed.event_id in batch:
             report.duplicates += 1
-            continue
-        seen.add(event.event_id)
-        contact_id = owners[event.message_id]
-        session.add(
-            Event(
-                kind=event.kind,
-                message_id=event.message_id,
-                contact_id=contact_id,
-                format="email",
-                occurred_at=event.occurred_at,
-                recorded_at=now,
-                provider_event_id=event.event_id,
-                data=event.data,
-            )
-        )
-        report.stored += 1
-        _apply(session, event, contact_id, now, report)
-    session.flush()
-    if any(event.kind == "complaint" for event in wanted):
+        else:
+            batch[parsed.event_id] = parsed
+    if not batch:
+        return report
+    messages = _messages_of(session, {p.message_id for p in batch.values()})
+    known = [p for p in batch.values() if p.message_id in messages]
+    report.ignored["unknown message"] += len(batch) - len(known)
+    if not known:
+        return report
+    rows = [_event_row(p, messages[p.message_id].contact_id, now) for p in known]
+    stored = {event_id for (event_id,) in _NEW_EVENTS(session, rows)}
+    new = [p for p in known if p.event_id in stored]
+    report.stored = len(new)
+    report.duplicates += len(known) - len(new)
+    _resolve_delivered(session, [p for p in new if p.kind == "delivered"], report)
+    for event in new:
+        _apply(session, event, messages[event.message_id].contact_id, report)
+    record_seen(session, _seen(session, new, messages), now)
+    if any(event.kind == "complaint" for event in new):
         hold_reason(session, now)  # raises the complaint alert at 0.1 %
     return report
 
 
-@dataclass(frozen=True)
-class _Parsed:
+class _Sent(NamedTuple):
+    contact_id: int
+    edition_id: int
+    role_set: str
+    variant: str
+
+
+def _messages_of(session: Session, message_ids: set[int]) -> dict[int, _Sent]:
+    rows = session.execute(
+        select(
+            Message.id, Message.contact_id, Message.edition_id, Message.role_set, Message.variant
+        ).where(Message.id.in_(message_ids))
+    )
+    return {row[0]: _Sent(*row[1:]) for row in rows}
+
+
+def _event_row(event: _Parsed, contact_id: int, now: datetime) -> tuple[Any, ...]:
+    return (
+        event.kind, event.message_id, contact_id, "email", event.occurred_at, now,
+        event.event_id, event.data,
+    )  # fmt: skip
+
+
+class _Parsed(NamedTuple):
     event_id: str
     kind: str
     message_id: int
@@ -142,21 +162,40 @@ def _parse(event: Any, installation: str, report: EventReport) -> _Parsed | None
         # No id of SendGrid's: the same event is the same message, kind and moment.
         natural = f"{message_id}:{event.get('event')}:{stamp}"
         provider_id = "natural:" + hashlib.sha256(natural.encode()).hexdigest()[:40]
-    data = {key: event[key] for key in _KEPT_FIELDS if key in event}
+    data = {key: event[key] for key in _KEPT_FIELDS.intersection(event)}
     return _Parsed(provider_id[:200], kind, message_id, occurred_at, data)
 
 
-def _apply(
-    session: Session, event: _Parsed, contact_id: int, now: datetime, report: EventReport
-) -> None:
-    if event.kind == "delivered":
+def _resolve_delivered(session: Session, delivered: list[_Parsed], report: EventReport) -> None:
+    """Messages in doubt (`unknown`) that SendGrid says it delivered were sent after all.
+
+    One read finds them (there are rarely any); each is then updated with its own time.
+    """
+    if not delivered:
+        return
+    in_doubt = set(
+        session.scalars(
+            select(Message.id).where(
+                Message.id.in_({event.message_id for event in delivered}),
+                Message.status == MessageStatus.UNKNOWN,
+            )
+        )
+    )
+    for event in sorted(delivered, key=lambda e: e.occurred_at):
+        if event.message_id not in in_doubt:
+            continue
+        in_doubt.discard(event.message_id)
         resolved = session.execute(
             update(Message)
             .where(Message.id == event.message_id, Message.status == MessageStatus.UNKNOWN)
             .values(status=MessageStatus.SENT, sent_at=event.occurred_at, last_error=None)
         )
         report.resolved += rowcount(resolved)
-    elif event.kind in ("bounce", "dropped"):
+
+
+def _apply(session: Session, event: _Parsed, contact_id: int, report: EventReport) -> None:
+    """What a bounce, a drop, a complaint or an unsubscribe does (rare: one at a time)."""
+    if event.kind in ("bounce", "dropped"):
         reason = f"{event.kind}: {event.data.get('reason') or event.data.get('type') or ''}"
         failed = session.execute(
             update(Message)
@@ -172,19 +211,24 @@ def _apply(
             report.suppressed += _suppress(session, contact_id, ContactStatus.BOUNCED)
     elif event.kind in _SUPPRESS:
         report.suppressed += _suppress(session, contact_id, _SUPPRESS[event.kind])
-    elif event.kind in ("open", "click") and not event.data.get("sg_machine_open"):
-        _exposed(session, event, contact_id)
 
 
-def _exposed(session: Session, event: _Parsed, contact_id: int) -> None:
-    """A person opened the message, or clicked in it: its key messages were seen."""
-    message = session.get(Message, event.message_id)
-    if message is None:
-        return
-    seen = key_messages_of_message(session, message.edition_id, message.role_set)
-    record_exposures(
-        session, contact_id, seen, "email", "message", event.message_id, event.occurred_at
-    )
+def _seen(session: Session, new: list[_Parsed], messages: dict[int, _Sent]) -> list[Seen]:
+    """A person opened a message, or clicked in it: its key messages were seen in email."""
+    key_messages: dict[tuple[int, str, str], list[int]] = {}
+    seen: list[Seen] = []
+    for event in new:
+        if event.kind not in ("open", "click") or event.data.get("sg_machine_open"):
+            continue
+        sent = messages[event.message_id]
+        render = (sent.edition_id, sent.role_set, sent.variant)
+        if render not in key_messages:
+            key_messages[render] = key_messages_of_message(session, *render)
+        seen.extend(
+            Seen(sent.contact_id, key_id, "email", "message", event.message_id, event.occurred_at)
+            for key_id in key_messages[render]
+        )
+    return seen
 
 
 def _suppress(session: Session, contact_id: int, status: ContactStatus) -> int:

@@ -17,14 +17,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from commhub.exposures import key_message_of_link, key_messages_of_message, record_exposures
-from commhub.models import EditionLink, Event
-from commhub.subscriptions import MessageOwner
+from commhub.exposures import key_messages_of_links, record_exposures
+from commhub.models import Event
+from commhub.subscriptions import CarriedLink, MessageOwner
 
 MACHINE_OPEN_SECONDS = 10
 # Networks commonly reported, as of 2026-11, to fetch every image of every message on the
@@ -90,29 +91,37 @@ def record_open(
     elif proxies.covers(client_address) or any(marker in agent for marker in PROXY_AGENTS):
         why = "a mail privacy proxy"
     data = {"machine": why is not None, **({"why": why} if why else {})}
-    _store(session, owner, "open", now, None, data)
+    _store(session, owner, "open", now, None, None, data)
     if why is None:
-        seen = key_messages_of_message(session, owner.edition_id, owner.role_set)
+        seen = key_messages_of_links(session, owner.edition_id, owner.link_ids)
         _exposed(session, owner, seen, now)
     return why
 
 
 def record_click(
-    session: Session, owner: MessageOwner, link_id: int, url: str, now: datetime
+    session: Session, owner: MessageOwner, link_id: int, link: CarriedLink, now: datetime
 ) -> str:
     """Store a click; returns where to send the contact (the stored URL, with UTM tags)."""
+    url = link.url or ""
     target = with_utm(url, owner.series_slug, "email", owner.role_set)
-    _store(session, owner, "click", now, link_id, {"link_id": link_id, "url": url})
-    _exposed(session, owner, key_message_of_link(session, owner.edition_id, link_id), now)
+    data = {"link_id": link_id, "url": url}
+    _store(session, owner, "click", now, link.content_item_id, link_id, data)
+    _exposed(session, owner, [link.key_message_id] if link.key_message_id else [], now)
     return target
 
 
 def record_vote(
-    session: Session, owner: MessageOwner, link_id: int, answer: str, now: datetime
+    session: Session,
+    owner: MessageOwner,
+    link_id: int,
+    link: CarriedLink,
+    answer: str,
+    now: datetime,
 ) -> None:
     """Store a relevance vote for the item behind the link (the last one counts)."""
-    _store(session, owner, "vote", now, link_id, {"link_id": link_id, "answer": answer})
-    _exposed(session, owner, key_message_of_link(session, owner.edition_id, link_id), now)
+    data = {"link_id": link_id, "answer": answer}
+    _store(session, owner, "vote", now, link.content_item_id, link_id, data)
+    _exposed(session, owner, [link.key_message_id] if link.key_message_id else [], now)
 
 
 def _exposed(
@@ -145,26 +154,26 @@ def _store(
     owner: MessageOwner,
     kind: str,
     now: datetime,
+    item_id: int | None,
     link_id: int | None,
     data: dict[str, object],
 ) -> None:
-    item_id = None
-    if link_id is not None:
-        item_id = session.scalar(
-            select(EditionLink.content_item_id).where(
-                EditionLink.edition_id == owner.edition_id, EditionLink.link_id == link_id
-            )
-        )
-    session.add(
-        Event(
-            kind=kind,
-            message_id=owner.message_id,
-            contact_id=owner.contact_id,
-            content_item_id=item_id,
-            format="email",
-            occurred_at=now,
-            recorded_at=now,
-            data=data,
-        )
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "kind": kind,
+            "message_id": owner.message_id,
+            "contact_id": owner.contact_id,
+            "content_item_id": item_id,
+            "format": "email",
+            "occurred_at": now,
+            "recorded_at": now,
+            "provider_event_id": None,
+            "data": data,
+        },
     )
-    session.flush()
+
+
+# Built once and run on the session's connection (Core, not the ORM's bulk path): the open
+# pixel and the click redirect run it on every request.
+_INSERT_EVENT = insert(cast(Table, Event.__table__))

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from commhub.db import rowcount
@@ -45,6 +46,10 @@ class MessageOwner:
     series_name: str
     series_slug: str
     sent_at: datetime | None
+    # Which render of the role set the message carried ("" for its full content).
+    variant: str = ""
+    # The edition's links this message holds: the only ones its token may follow.
+    link_ids: frozenset[int] = frozenset()
 
 
 def find_message(session: Session, tokens: Tokens, token: str) -> MessageOwner | None:
@@ -52,27 +57,7 @@ def find_message(session: Session, tokens: Tokens, token: str) -> MessageOwner |
     message_id = tokens.read(token)
     if message_id is None:
         return None
-    row = session.execute(
-        select(
-            Message.id,
-            Message.edition_id,
-            Message.contact_id,
-            Message.role_set,
-            Contact.email,
-            Contact.first_name,
-            Contact.last_name,
-            Contact.status,
-            Partner.name.label("partner"),
-            Series.name.label("series_name"),
-            Series.slug.label("series_slug"),
-            Message.sent_at,
-        )
-        .join(Contact, Contact.id == Message.contact_id)
-        .outerjoin(Partner, Partner.id == Contact.partner_id)
-        .join(Edition, Edition.id == Message.edition_id)
-        .join(Series, Series.id == Edition.series_id)
-        .where(Message.id == message_id)
-    ).one_or_none()
+    row = session.connection().execute(_FIND_MESSAGE, {"message_id": message_id}).one_or_none()
     if row is None:
         return None
     return MessageOwner(
@@ -88,7 +73,44 @@ def find_message(session: Session, tokens: Tokens, token: str) -> MessageOwner |
         series_name=row.series_name,
         series_slug=row.series_slug,
         sent_at=row.sent_at,
+        variant=row.variant,
+        link_ids=frozenset(row.link_ids or ()),
     )
+
+
+# Built once, and run on the session's connection (Core, without the ORM's overhead): the
+# open pixel and the click redirect run it on every request.
+_FIND_MESSAGE = (
+    select(
+        Message.id,
+        Message.edition_id,
+        Message.contact_id,
+        Message.role_set,
+        Contact.email,
+        Contact.first_name,
+        Contact.last_name,
+        Contact.status,
+        Partner.name.label("partner"),
+        Series.name.label("series_name"),
+        Series.slug.label("series_slug"),
+        Message.sent_at,
+        Message.variant,
+        EditionRender.link_ids,
+    )
+    .join(Contact, Contact.id == Message.contact_id)
+    .outerjoin(Partner, Partner.id == Contact.partner_id)
+    .join(Edition, Edition.id == Message.edition_id)
+    .join(Series, Series.id == Edition.series_id)
+    .outerjoin(
+        EditionRender,
+        and_(
+            EditionRender.edition_id == Message.edition_id,
+            EditionRender.role_set == Message.role_set,
+            EditionRender.variant == Message.variant,
+        ),
+    )
+    .where(Message.id == bindparam("message_id"))
+)
 
 
 def unsubscribe(session: Session, owner: MessageOwner, now: datetime, via: str) -> bool:
@@ -121,7 +143,9 @@ def web_version(session: Session, owner: MessageOwner, token: str) -> str | None
     """The message's HTML as the contact received it."""
     html = session.scalar(
         select(EditionRender.html).where(
-            EditionRender.edition_id == owner.edition_id, EditionRender.role_set == owner.role_set
+            EditionRender.edition_id == owner.edition_id,
+            EditionRender.role_set == owner.role_set,
+            EditionRender.variant == owner.variant,
         )
     )
     if html is None:
@@ -130,25 +154,40 @@ def web_version(session: Session, owner: MessageOwner, token: str) -> str | None
     return Personalisable.parse(html, html=True).fill(values.tags())
 
 
-def link_target(
-    session: Session, owner: MessageOwner, link_id: int
-) -> tuple[str | None, str] | None:
-    """(URL, item title) of one link of the message's edition, or None if it has no such link."""
-    carried = session.scalar(
-        select(EditionRender.link_ids).where(
-            EditionRender.edition_id == owner.edition_id, EditionRender.role_set == owner.role_set
-        )
+class CarriedLink(NamedTuple):
+    """A link of a message: where it goes, and the item (and key message) behind it."""
+
+    url: str | None
+    title: str
+    content_item_id: int | None
+    key_message_id: int | None
+
+
+def link_target(session: Session, owner: MessageOwner, link_id: int) -> CarriedLink | None:
+    """One link of the message, or None if the message holds no such link (a link of the
+    edition, but of another contact's sections, is none of this token's business)."""
+    if link_id not in owner.link_ids:
+        return None
+    row = (
+        session.connection()
+        .execute(_FIND_LINK, {"edition_id": owner.edition_id, "link_id": link_id})
+        .one_or_none()
     )
-    if carried is None or link_id not in carried:
-        return None  # a link of the edition, but not one this contact's message holds
-    row = session.execute(
-        select(EditionLink.url, ContentItem.title)
-        .outerjoin(ContentItem, ContentItem.id == EditionLink.content_item_id)
-        .where(EditionLink.edition_id == owner.edition_id, EditionLink.link_id == link_id)
-    ).one_or_none()
     if row is None:
         return None
-    return row.url, row.title or ""
+    return CarriedLink(row.url, row.title or "", row.content_item_id, row.key_message_id)
+
+
+_FIND_LINK = (
+    select(
+        EditionLink.url, ContentItem.title, EditionLink.content_item_id, ContentItem.key_message_id
+    )
+    .outerjoin(ContentItem, ContentItem.id == EditionLink.content_item_id)
+    .where(
+        EditionLink.edition_id == bindparam("edition_id"),
+        EditionLink.link_id == bindparam("link_id"),
+    )
+)
 
 
 def masked(address: str) -> str:

@@ -11,7 +11,7 @@ from commhub.audiences import list_audiences, load_audiences
 from commhub.bootstrap import initialise, require_current_schema
 from commhub.cli.context import AppContext, pass_app
 from commhub.cli.schedule import build_scheduler, log_to_stderr
-from commhub.db import utcnow
+from commhub.db import checkpoint_in_background, utcnow
 from commhub.demo import ensure_demo_admin, load_demo_data
 from commhub.resources import audiences_dir
 from commhub.scheduler import SWEEP_SECONDS
@@ -49,6 +49,7 @@ def serve(app: AppContext, host: str, port: int, threads: int, with_scheduler: b
     from commhub.web import create_app
 
     require_current_schema(app.runtime)
+    stop_checkpoints = checkpoint_in_background(app.runtime.engine)
     web_app = create_app(runtime=app.runtime)
     scheduler = build_scheduler(app, 4, SWEEP_SECONDS, blocking=False) if with_scheduler else None
     if scheduler is not None:
@@ -64,6 +65,7 @@ def serve(app: AppContext, host: str, port: int, threads: int, with_scheduler: b
     finally:
         if scheduler is not None:
             scheduler.stop()
+        stop_checkpoints()
 
 
 @click.command("demo-data")

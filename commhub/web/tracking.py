@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Blueprint, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
+from commhub.db import quick_write
 from commhub.signals import DEFAULT_PROXIES, MailProxies, record_click, record_open, record_vote
 from commhub.subscriptions import link_target
 from commhub.web.public import LINK_NOT_VALID, owner_or_404, protect_token_pages
@@ -29,11 +30,12 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 def open_pixel(token: str) -> ResponseReturnValue:
     owner = owner_or_404(token)
     session = db_session()
-    record_open(
-        session, owner, runtime().clock.now(), request.remote_addr,
-        request.headers.get("User-Agent"), mail_proxies(),
-    )  # fmt: skip
-    session.commit()
+    with quick_write(session, durable=False):
+        record_open(
+            session, owner, runtime().clock.now(), request.remote_addr,
+            request.headers.get("User-Agent"), mail_proxies(),
+        )  # fmt: skip
+        session.commit()
     return PIXEL, 200, {"Content-Type": "image/gif"}
 
 
@@ -41,12 +43,13 @@ def open_pixel(token: str) -> ResponseReturnValue:
 def click(token: str, link_id: int) -> ResponseReturnValue:
     owner = owner_or_404(token)
     session = db_session()
-    target = link_target(session, owner, link_id)
-    if target is None or not target[0]:
+    link = link_target(session, owner, link_id)
+    if link is None or not link.url:
         abort(404, description=LINK_NOT_VALID)
     # The target comes from the edition's link table, never from the request.
-    location = record_click(session, owner, link_id, target[0], runtime().clock.now())
-    session.commit()
+    with quick_write(session, durable=False):
+        location = record_click(session, owner, link_id, link, runtime().clock.now())
+        session.commit()
     return redirect(location, code=302)
 
 
@@ -54,16 +57,17 @@ def click(token: str, link_id: int) -> ResponseReturnValue:
 def vote(token: str, link_id: int, answer: str) -> ResponseReturnValue:
     owner = owner_or_404(token)
     session = db_session()
-    target = link_target(session, owner, link_id)
-    if target is None:
+    link = link_target(session, owner, link_id)
+    if link is None:
         abort(404, description=LINK_NOT_VALID)
     if request.method == "POST":
-        record_vote(session, owner, link_id, answer, runtime().clock.now())
-        session.commit()
+        with quick_write(session):  # a person's answer: kept however the server ends
+            record_vote(session, owner, link_id, link, answer, runtime().clock.now())
+            session.commit()
     return render_template(
         "public/vote.html",
         owner=owner,
-        title=target[1],
+        title=link.title,
         answer=answer,
         token=token,
         link_id=link_id,

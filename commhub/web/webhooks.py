@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask import request as flask_request
 from flask.typing import ResponseReturnValue
 
-from commhub.db import session_scope
+from commhub.db import quick_write, session_scope
 from commhub.delivery.sendgrid_webhook import WebhookKeyError, WebhookVerifier
 from commhub.errors import SettingsError
 from commhub.provider_events import record_events
@@ -60,8 +60,9 @@ def sendgrid_events() -> ResponseReturnValue:
     if not isinstance(events, list):
         return jsonify(title="body is not a JSON array of events", status=400), 400
     installation = installation_id(rt.settings.secret_key)
-    with session_scope(rt.sessions) as session:
+    with session_scope(rt.sessions) as session, quick_write(session):
         report = record_events(session, events, installation, now)
+        session.commit()  # stored durably before the 2xx, and before the next writer's turn
     return jsonify(
         stored=report.stored,
         duplicates=report.duplicates,

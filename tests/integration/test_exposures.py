@@ -18,6 +18,8 @@ from commhub.delivery.outbox import OutboxBackend
 from commhub.exposures import reach_report, record_exposures
 from commhub.item_report import item_report
 from commhub.models import Contact, ExposureTally, KeyMessage
+from commhub.provider_events import record_events
+from commhub.sending import installation_id
 from commhub.tokens import message_tokens
 from commhub.web import create_app
 from tests.builders import World
@@ -100,6 +102,51 @@ def test_exposures_count_once_per_message_and_the_report_adds_them_up(
     assert (deals.seven_across_three, deals.share) == (1, 0.5)
     assert (security.targeted, dict(security.by_exposures)) == (2, {1: 2})
     assert (security.seven_across_three, dict(security.by_formats)) == (0, {1: 2})
+
+
+def test_sendgrid_opens_and_clicks_count_once_per_message_in_a_batch_or_across_them(
+    world: World, sent: dict[str, int]
+) -> None:
+    installation = installation_id(world.runtime.settings.secret_key)
+    stamp = int(world.clock.now().timestamp())
+
+    def event(name: str, kind: str, n: int, **fields: object) -> dict[str, object]:
+        return {
+            "event": kind, "sg_event_id": f"{kind}-{name}-{n}", "timestamp": stamp + n,
+            "commhub_message_id": str(sent[name]), "commhub_installation": installation,
+            **fields,
+        }  # fmt: skip
+
+    first = [
+        event("ana", "open", 1), event("ana", "open", 2), event("ana", "click", 3),
+        event("ben", "open", 4, sg_machine_open=True),  # Apple's proxy: no exposure
+    ]  # fmt: skip
+    with world.session() as session:
+        report = record_events(session, first, installation, world.clock.now())
+    assert (report.stored, report.duplicates) == (4, 0)
+    # Later: Ana opens again (same message, no new exposure), Ben opens as a person, and
+    # the first batch arrives a second time.
+    with world.session() as session:
+        later = [event("ana", "open", 5), event("ben", "open", 6)]
+        report = record_events(session, later + first, installation, world.clock.now())
+    assert (report.stored, report.duplicates) == (2, 4)
+    # Ana's own open through the pixel is the same message: still one exposure.
+    world.clock.current += timedelta(hours=1)
+    client(world).get(
+        f"/t/o/{message_tokens(world.runtime.settings.secret_keys).sign(sent['ana'])}.gif"
+    )
+
+    contacts, keys = ids(world)
+    with world.session() as session:
+        tallies = {
+            (t.contact_id, t.key_message_id): (t.email, t.video, t.social, t.rss)
+            for t in session.scalars(select(ExposureTally))
+        }
+    assert tallies == {
+        (contacts[name], keys[key]): (1, 0, 0, 0)
+        for name in ("ana", "ben")
+        for key in (DEALS, SECURITY)
+    }
 
 
 def test_the_report_command_writes_json_and_spreadsheet_safe_csv(

@@ -9,14 +9,14 @@ import pytest
 
 PACKAGE = Path(__file__).parents[2] / "commhub"
 DOMAIN_MODULES = [
-    "addresses", "agenda", "alerts", "audiences", "bootstrap", "cadence", "changes", "clock",
-    "complaints", "config", "contacts", "contacts_csv", "content_files", "db", "demo",
+    "addresses", "agenda", "alerts", "audiences", "bootstrap", "bulk", "cadence", "changes",
+    "clock", "complaints", "config", "contacts", "contacts_csv", "content_files", "db", "demo",
     "dispatch", "due", "editions", "erasure", "errors", "event_export", "exposures", "health",
-    "heat_map", "ical", "item_report", "leases", "library", "links", "markdown",
-    "message_store", "mime", "mjml_compiler", "models", "overview", "placeholders", "planning",
-    "preferences", "previews", "provider_events", "recipients", "render", "resources", "schema",
-    "selection", "sending", "series", "signals", "spreadsheet_cells", "subscriptions", "tokens",
-    "users", "wiring",
+    "heat_map", "ical", "item_report", "leases", "library", "links", "markdown", "message_store",
+    "mime", "mjml_compiler", "models", "overview", "placeholders", "planning", "preferences",
+    "previews", "provider_events", "recipients", "render", "resources", "schema", "selection",
+    "sending", "series", "signals", "spreadsheet_cells", "subscriptions", "tokens", "users",
+    "wiring",
 ]  # fmt: skip
 # Adapters to a framework, kept to wiring it: the domain never imports them.
 ADAPTER_MODULES = ["scheduler"]

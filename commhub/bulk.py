@@ -40,10 +40,14 @@ class BulkInsert:
     columns: tuple[str, ...]
     on_conflict: str = ""  # e.g. "ON CONFLICT (provider_event_id) DO NOTHING"
     returning: tuple[str, ...] = ()
+    # Rows go in in this order (their conflict key, say), so that two writers of the same
+    # rows take their locks in the same order and cannot deadlock. Callers pass rows sorted
+    # by it; COPY's INSERT ... SELECT sorts again, as a table scan promises no order.
+    order_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # The statements are built from these names: only the table's own columns may appear.
-        unknown = set(self.columns + self.returning) - set(self.table.c.keys())
+        unknown = set(self.columns + self.returning + self.order_by) - set(self.table.c.keys())
         if unknown:
             raise ValueError(f"{self.table.name} has no column {', '.join(sorted(unknown))}")
 
@@ -129,6 +133,7 @@ class BulkInsert:
                 copy.write_row(row)
         result = connection.exec_driver_sql(
             f"INSERT INTO {self.table.name} ({columns}) SELECT {columns} FROM {scratch}"  # noqa: S608
+            + (f" ORDER BY {', '.join(self.order_by)}" if self.order_by else "")
             + self._tail
         )
         return [tuple(row) for row in result] if self.returning else []

@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -127,14 +126,25 @@ def quick_write(session: Session, *, durable: bool = True) -> Iterator[None]:
     the last moment's opens and clicks, never corrupt anything, and no fsync sits in the
     path of every pixel.
     """
-    lock = _SQLITE_WRITERS.get(session.get_bind())  # type: ignore[arg-type]
-    if lock is None:
+    # The connection first, then the lock: a thread waiting for the lock holds a pooled
+    # connection, so taking them the other way round could leave the lock's holder waiting
+    # for a connection no waiting thread gives back.
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
         if not durable:
-            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        yield
+        return
+    lock = _SQLITE_WRITERS.get(connection.engine)
+    if lock is None:  # an engine not made by make_engine: SQLite's busy handler it is
         yield
         return
     with lock:
-        yield
+        try:
+            yield
+        except BaseException:
+            session.rollback()  # before the next writer's turn, not at the request's end
+            raise
 
 
 def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -150,14 +160,6 @@ def _configure_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPool
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit, so results outlive their transaction."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def insert_for(session: Session) -> Any:
-    """The session's dialect's INSERT, the one with on_conflict_do_nothing and _do_update
-    (both SQLite and PostgreSQL spell ON CONFLICT the same way)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
 
 
 def rowcount(result: object) -> int:

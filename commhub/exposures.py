@@ -43,6 +43,7 @@ _NEW_EXPOSURES = BulkInsert(
     ("contact_id", "key_message_id", "format", "source_kind", "source_id", "occurred_at"),
     "ON CONFLICT (contact_id, key_message_id, source_kind, source_id) DO NOTHING",
     returning=("contact_id", "key_message_id", "format"),
+    order_by=("contact_id", "key_message_id", "source_kind", "source_id"),
 )
 _BUMP_TALLIES = {
     fmt: BulkInsert(
@@ -50,6 +51,7 @@ _BUMP_TALLIES = {
         ("contact_id", "key_message_id", fmt, "updated_at"),
         f"ON CONFLICT (contact_id, key_message_id) DO UPDATE SET {fmt} = "
         f"{TALLIES.name}.{fmt} + excluded.{fmt}, updated_at = excluded.updated_at",
+        order_by=("contact_id", "key_message_id"),
     )
     for fmt in FORMATS
 }

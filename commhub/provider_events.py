@@ -54,7 +54,7 @@ _NEW_EVENTS = BulkInsert(
     ("kind", "message_id", "contact_id", "format", "occurred_at", "recorded_at",
      "provider_event_id", "data"),
     "ON CONFLICT (provider_event_id) DO NOTHING",
-    returning=("provider_event_id",),
+    returning=("provider_event_id",), order_by=("provider_event_id",),
 )  # fmt: skip
 _SUPPRESS = {"complaint": ContactStatus.COMPLAINED, "unsubscribe": ContactStatus.UNSUBSCRIBED}
 
@@ -95,6 +95,8 @@ def record_events(
     report.ignored["unknown message"] += len(batch) - len(known)
     if not known:
         return report
+    # In id order: two batches sharing events lock them in the same order (no deadlock).
+    known.sort(key=lambda p: p.event_id)
     rows = [_event_row(p, messages[p.message_id].contact_id, now) for p in known]
     stored = {event_id for (event_id,) in _NEW_EVENTS(session, rows)}
     new = [p for p in known if p.event_id in stored]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -47,22 +48,47 @@ def head_revision() -> str:
 def _run(engine: Engine, action: object, revision: str) -> None:
     config = alembic_config(engine)
     with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            # SQLite alters a table by building a new copy and dropping the old one; with
-            # foreign keys on, that drop cascades to every row pointing at the table (an
-            # edition's messages, say). The switch only takes outside a transaction.
-            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
-            connection.commit()
-        try:
+        config.attributes["connection"] = connection
+        if connection.dialect.name != "sqlite":
             with connection.begin():
-                config.attributes["connection"] = connection
                 action(config, revision)  # type: ignore[operator]
-                if sqlite:
-                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-                    if broken:
-                        raise RuntimeError(f"migration left rows pointing nowhere: {broken[:5]}")
-        finally:
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA foreign_keys = ON")
-                connection.commit()
+            return
+        _run_on_sqlite(connection, lambda: action(config, revision))  # type: ignore[operator]
+
+
+def _run_on_sqlite(connection: Connection, migrate: Callable[[], None]) -> None:
+    """Run migrate in one transaction of our own, with foreign keys off.
+
+    SQLite alters a table by building a new copy and dropping the old one; with foreign keys
+    on, the drop cascades to every row pointing at the table (an edition's messages, say),
+    and the switch only takes outside a transaction. And Python's sqlite3 opens transactions
+    only before INSERT, UPDATE and DELETE, so an ALTER would be kept even if a later step
+    failed: the migration's BEGIN and COMMIT are issued here instead.
+    """
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    connection.commit()
+    dangling_before = set(connection.exec_driver_sql("PRAGMA foreign_key_check").all())
+    connection.commit()
+    previous = driver.isolation_level
+    driver.isolation_level = None
+    try:
+        connection.exec_driver_sql("BEGIN")
+        try:
+            migrate()
+            checked = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            dangling = sorted(set(checked) - dangling_before)
+            if dangling:
+                raise RuntimeError(f"the migration left rows pointing nowhere: {dangling[:5]}")
+        except BaseException:
+            connection.exec_driver_sql("ROLLBACK")
+            raise
+        connection.exec_driver_sql("COMMIT")
+    finally:
+        connection.commit()  # ends SQLAlchemy's own record of the transaction
+        driver.isolation_level = previous
+        connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+        connection.commit()
+        if connection.exec_driver_sql("PRAGMA foreign_keys").scalar() != 1:
+            connection.invalidate()  # never hand the pool a connection with them off

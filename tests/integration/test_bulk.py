@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, func, select, text
 
 from commhub.bulk import COPY_FROM, BulkInsert
 from commhub.db import checkpoint_in_background, make_engine, quick_write
-from commhub.models import Event
+from commhub.exposures import Seen, record_seen
+from commhub.models import Contact, Event, ExposureTally, KeyMessage
 from tests.builders import NOW, World
 
 EVENTS = cast(Table, Event.__table__)
@@ -108,3 +109,43 @@ def test_a_background_checkpoint_moves_the_log_into_the_database_file(tmp_path: 
     finally:
         stop()
         engine.dispose()
+
+
+def test_times_go_in_as_the_orm_writes_them_so_that_text_comparisons_still_hold(
+    world: World,
+) -> None:
+    moment = NOW.replace(microsecond=0) + timedelta(hours=1)
+    with world.session() as session:
+        NEW_EVENTS(session, [("open", moment, moment, "bulk", {})])
+        session.add(Event(kind="open", occurred_at=moment, recorded_at=moment, data={}))
+    with world.session() as session:
+        stored = session.connection().exec_driver_sql(
+            "SELECT provider_event_id, CAST(occurred_at AS TEXT) FROM events"
+        )
+        as_stored = {event_id or "orm": text for event_id, text in stored}
+    assert as_stored["bulk"] == as_stored["orm"]
+
+
+def test_many_exposures_at_once_bump_each_tally_once(world: World) -> None:
+    world.series(audiences=["sales"])
+    for n in range(3):
+        world.item(f"item-{n}", ["sales"], key_message=f"Message {n}")
+    for n in range(60):
+        world.contact(f"c{n}@p.example", ["sales"])
+    with world.session() as session:
+        contacts = session.scalars(select(Contact.id)).all()
+        keys = session.scalars(select(KeyMessage.id)).all()
+    seen = [
+        Seen(contact_id, key_id, fmt, source, contact_id, NOW)
+        for contact_id in contacts
+        for key_id in keys
+        for fmt, source in (("email", "message"), ("video", "post"))
+    ]
+    assert len(seen) > COPY_FROM  # PostgreSQL takes them by COPY
+    with world.session() as session:
+        assert record_seen(session, seen + seen[:10], NOW) == len(seen)
+    with world.session() as session:
+        assert record_seen(session, seen, NOW) == 0  # all of them recorded before
+        tallies = {(t.email, t.video) for t in session.scalars(select(ExposureTally))}
+        count = session.scalar(select(func.count()).select_from(ExposureTally))
+    assert (tallies, count) == ({(1, 1)}, len(contacts) * len(keys))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select
@@ -76,3 +77,32 @@ def test_migrating_a_database_in_use_down_and_up_again_keeps_every_row(world: Wo
     schema.downgrade(engine, "0002")
     schema.upgrade(engine)
     assert counts() == before
+
+
+def test_a_migration_that_fails_part_way_changes_nothing_and_can_run_again(world: World) -> None:
+    engine = world.runtime.engine
+    schema.downgrade(engine, "0005")
+    # Something in the way of 0006's last step, after its first steps have run.
+    blocker = (
+        "CREATE TABLE _alembic_tmp_edition_renders (id INTEGER)"  # SQLite's table copy
+        if engine.dialect.name == "sqlite"
+        else "CREATE INDEX uq_edition_renders_edition_id_role_set_variant ON series (id)"
+    )
+    with engine.begin() as connection:
+        connection.exec_driver_sql(blocker)
+
+    with pytest.raises(Exception, match="already exists"):
+        schema.upgrade(engine)
+
+    assert schema.current_revision(engine) == "0005"
+    assert "rule_of_seven" not in {c["name"] for c in inspect(engine).get_columns("series")}
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "DROP TABLE _alembic_tmp_edition_renders"
+            if engine.dialect.name == "sqlite"
+            else "DROP INDEX uq_edition_renders_edition_id_role_set_variant"
+        )
+        if engine.dialect.name == "sqlite":  # and the pool's connection has them on again
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    schema.upgrade(engine)
+    assert schema.current_revision(engine) == schema.head_revision()

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from commhub import schema
 from commhub.config import check_smtp_url
+from commhub.delivery.outbox import OutboxBackend
 from commhub.delivery.smtp import SmtpBackend
 from commhub.exposures import key_messages_of_message, reach_report
 from commhub.item_report import item_report
@@ -318,3 +321,32 @@ def test_a_variant_names_the_items_left_out_in_order_or_digests_a_list_too_long(
     assert key.startswith("without:40 items #")
     assert len(key) <= 200
     assert key == variant_without(reversed(many)) != variant_without(range(100_000, 100_041))
+
+
+def test_going_back_to_0005_waits_for_variants_to_be_sent_and_keeps_a_render_per_role_set(
+    world: World, tmp_path: Path
+) -> None:
+    sales_newsletter(world, rule_of_seven=True)
+    # Everyone has now seen the deals message enough.
+    with world.session() as session:
+        session.execute(update(ExposureTally).values(email=5, video=1, rss=1))
+    tally(world, "dee@p.example", DEALS, email=5, video=1, rss=1)
+    edition_id = world.prepare().edition.id
+    engine = world.runtime.engine
+
+    with pytest.raises(RuntimeError, match="4 messages of the rule of seven are still to be sent"):
+        schema.downgrade(engine, "0005")
+    assert schema.current_revision(engine) == schema.head_revision()
+
+    world.send(edition_id, OutboxBackend(tmp_path / "outbox"))
+    schema.downgrade(engine, "0005")
+    with engine.connect() as connection:
+        renders = connection.exec_driver_sql("SELECT role_set FROM edition_renders").all()
+    assert renders == [("sales",)]  # the variant everyone got stands in for the full render
+    schema.upgrade(engine)
+    token = message_tokens(world.runtime.settings.secret_keys).sign(
+        world.messages(edition_id)["ana@p.example"].id
+    )
+    page = client(world).get(f"/w/{token}")
+    assert page.status_code == 200
+    assert TITLES["security"] in page.get_data(as_text=True)

@@ -42,7 +42,24 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Variants cannot be told apart without the column: keep each role set's full render.
+    # Without the column a message's variant is lost: refuse while one is still to be sent.
+    pending = op.get_bind().scalar(
+        sa.text(
+            "SELECT count(*) FROM messages WHERE variant <> '' AND status IN ('queued', 'sending')"
+        )
+    )
+    if pending:
+        raise RuntimeError(
+            f"{pending} messages of the rule of seven are still to be sent: send or cancel "
+            "their editions before going back to 0005"
+        )
+    # One render per role set stays: its full one, or, where every contact got a variant, one
+    # of those, so that what was sent still has a web version.
+    op.execute(
+        "UPDATE edition_renders SET variant = '' WHERE id IN ("
+        " SELECT min(id) FROM edition_renders GROUP BY edition_id, role_set"
+        " HAVING sum(CASE WHEN variant = '' THEN 1 ELSE 0 END) = 0)"
+    )
     op.execute("DELETE FROM edition_renders WHERE variant <> ''")
     # Nothing refers to edition_renders, so SQLite may copy it; series and messages have
     # rows that cascade from them, which a copy (a DROP TABLE) would delete: their columns

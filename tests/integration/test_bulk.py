@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Table, func, select, text
 
 from commhub.bulk import COPY_FROM, BulkInsert
-from commhub.db import checkpoint_in_background, make_engine, quick_write
+from commhub.db import checkpoint_in_background, make_engine, make_session_factory, quick_write
 from commhub.exposures import Seen, record_seen
 from commhub.models import Contact, Event, ExposureTally, KeyMessage
 from tests.builders import NOW, World
@@ -149,3 +149,45 @@ def test_many_exposures_at_once_bump_each_tally_once(world: World) -> None:
         tallies = {(t.email, t.video) for t in session.scalars(select(ExposureTally))}
         count = session.scalar(select(func.count()).select_from(ExposureTally))
     assert (tallies, count) == ({(1, 1)}, len(contacts) * len(keys))
+
+
+def test_a_quick_write_takes_its_connection_before_its_turn(tmp_path: Path) -> None:
+    # One pooled connection. Ben holds it (he read something) and then wants to write; Ana
+    # wants to write meanwhile. Taking the turn before the connection, Ana would hold the
+    # turn while waiting for Ben's connection, and Ben would wait for the turn: stuck until
+    # the pool gave up on Ana.
+    engine = make_engine(f"sqlite:///{tmp_path / 'pool.db'}", pool_size=1, max_overflow=0,
+                         pool_timeout=2)  # fmt: skip
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE notes (who TEXT)")
+    sessions = make_session_factory(engine)
+    ben_reads, ana_waits = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def write(who: str, first_read: bool) -> None:
+        try:
+            with sessions() as session:
+                if first_read:
+                    session.execute(text("SELECT count(*) FROM notes"))
+                    ben_reads.set()
+                    ana_waits.wait(5)
+                with quick_write(session):
+                    session.execute(text("INSERT INTO notes VALUES (:who)"), {"who": who})
+                    session.commit()
+        except BaseException as exc:
+            failures.append(exc)
+
+    ben = threading.Thread(target=write, args=("ben", True))
+    ben.start()
+    ben_reads.wait(5)
+    ana = threading.Thread(target=write, args=("ana", False))
+    ana.start()
+    time.sleep(0.3)  # Ana is now waiting, for the connection (or, wrongly, holding the turn)
+    ana_waits.set()
+    ben.join(10)
+    ana.join(10)
+    with engine.connect() as connection:
+        written = sorted(connection.exec_driver_sql("SELECT who FROM notes").scalars())
+    engine.dispose()
+    assert failures == []
+    assert written == ["ana", "ben"]

@@ -39,6 +39,7 @@ from commhub.alerts import (
 from commhub.cadence import placed
 from commhub.complaints import hold_reason
 from commhub.config import Settings
+from commhub.content_plan import ContentPlan, Section, leave_out
 from commhub.db import rowcount
 from commhub.errors import Conflict, EditionUnderWay, NotFound
 from commhub.exposures import seen_enough
@@ -72,10 +73,7 @@ from commhub.placeholders import html_placeholder, raw_placeholder
 from commhub.recipients import audience_members
 from commhub.render import CLIPPED_HTML_BYTES, EditionFacts, Renderer, Sender, TrackedLinks
 from commhub.selection import (
-    ContentPlan,
-    Section,
     carried_content,
-    leave_out,
     pick_content,
     record_picks,
     series_audiences,

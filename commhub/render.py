@@ -21,11 +21,11 @@ from jinja2 import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from commhub.content_plan import AudienceInfo, PickedItem, Section
 from commhub.errors import Problem, TemplateError
 from commhub.links import LinkKind, message_link
 from commhub.mjml_compiler import MjmlCompiler, MjmlError, compile_mjml
 from commhub.placeholders import Personalisable, html_placeholders, raw_placeholders
-from commhub.selection import AudienceInfo, PickedItem, Section
 
 HTML_TEMPLATE = "email.mjml"
 TEXT_TEMPLATE = "email.txt"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from commhub.content_plan import AudienceInfo, PickedItem, Section
 from commhub.errors import TemplateError
 from commhub.models import ContentKind
 from commhub.placeholders import ContactValues, html_placeholder, raw_placeholder
 from commhub.render import EditionFacts, PreviewLinks, Renderer, Sender, TrackedLinks
 from commhub.resources import templates_dir
-from commhub.selection import AudienceInfo, PickedItem, Section
 
 SENDER = Sender("Northwind", "1 Harbour Street, Bristol <BS1>")
 FACTS = EditionFacts(

@@ -44,8 +44,8 @@ from commhub.db import rowcount
 from commhub.errors import Conflict, EditionUnderWay, NotFound
 from commhub.exposures import seen_enough
 from commhub.leases import CLAIM_SECONDS
+from commhub.message_keys import FULL, variant_without
 from commhub.message_store import (
-    FULL,
     QueuedMessage,
     counts_by_role_set,
     grouped_by_role_set,
@@ -56,7 +56,6 @@ from commhub.message_store import (
     skip_reasons,
     status_counts,
     status_counts_of,
-    variant_without,
 )
 from commhub.models import (
     Alert,

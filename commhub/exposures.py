@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Table, bindparam, case, func, select, unio
 from sqlalchemy.orm import Session
 
 from commhub.bulk import BulkInsert
-from commhub.message_store import role_set_includes
+from commhub.message_keys import role_set_includes
 from commhub.models import (
     Audience,
     ContentItem,

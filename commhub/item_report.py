@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from commhub.message_store import FULL, role_set_includes, variant_leaves_out
+from commhub.message_keys import FULL, role_set_includes, variant_leaves_out
 from commhub.models import Audience, ContentItem, EditionItem, Event, Message, MessageStatus
 
 

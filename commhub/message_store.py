@@ -8,7 +8,6 @@ conditional UPDATE on the state it leaves, so a late or duplicate writer changes
 
 from __future__ import annotations
 
-import hashlib
 import json
 from array import array
 from collections import Counter, defaultdict
@@ -18,7 +17,6 @@ from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
-    ColumnElement,
     String,
     Table,
     Text,
@@ -26,14 +24,13 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
-    literal_column,
     or_,
     select,
     type_coerce,
     update,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from commhub.db import rowcount
 from commhub.models import (
@@ -393,45 +390,3 @@ def messages_in(
         .order_by(Message.id)
     )
     return [(row.id, row.email, row.last_error) for row in rows]
-
-
-def role_set_includes(
-    audience_slug: ColumnElement[str] | InstrumentedAttribute[str],
-) -> ColumnElement[bool]:
-    """SQL: the message's role set (audience slugs, comma-separated) holds this slug."""
-    return (literal_column("','") + Message.role_set + literal_column("','")).like(
-        literal_column("'%,'") + audience_slug + literal_column("',%'")
-    )
-
-
-FULL = ""  # the variant of a message carrying its role set's whole content
-_WITHOUT = "without:"
-
-
-VARIANT_LENGTH = 200  # the variant columns' size
-
-
-def variant_without(item_ids: Iterable[int]) -> str:
-    """The variant of a message that leaves these items out of its role set's content: a
-    readable, stable key (the same items give the same key, whatever their order), or, for
-    a list too long for the column, its count and digest."""
-    ids = sorted(set(item_ids))
-    if not ids:
-        return FULL
-    readable = _WITHOUT + ",".join(map(str, ids))
-    if len(readable) <= VARIANT_LENGTH:
-        return readable
-    return f"{_WITHOUT}{len(ids)} items #{hashlib.sha256(readable.encode()).hexdigest()[:32]}"
-
-
-def variant_leaves_out(
-    item_id: ColumnElement[int] | InstrumentedAttribute[int],
-) -> ColumnElement[bool]:
-    """SQL: the message's variant left this item out of its role set's content (as far as
-    its key tells: one too long to list its items tells nothing)."""
-    listed: ColumnElement[str] = (
-        literal_column("','")
-        + func.replace(Message.variant, _WITHOUT, "", type_=String)
-        + literal_column("','")
-    )
-    return listed.like(literal_column("'%,'") + sql_cast(item_id, String) + literal_column("',%'"))

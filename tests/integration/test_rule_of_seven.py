@@ -18,7 +18,7 @@ from commhub.delivery.outbox import OutboxBackend
 from commhub.delivery.smtp import SmtpBackend
 from commhub.exposures import key_messages_of_message, reach_report
 from commhub.item_report import item_report
-from commhub.message_store import variant_without
+from commhub.message_keys import variant_without
 from commhub.models import (
     Contact,
     ContactStatus,

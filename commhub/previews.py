@@ -2,12 +2,12 @@
 
 A preview shows the edition that awaits approval, if there is one, and otherwise what an
 edition started now would carry. Its item links lead straight to the items and nothing in
-it is tracked; a test send is the same message, through the real back end, to one address.
+it is tracked; a test send (delivery) is the same message, through the real back end, to one
+address.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,13 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commhub.config import Settings
-from commhub.delivery import DeliveryBackend, DeliveryResult, MessageContent, OutgoingMessage
 from commhub.editions import AWAITING_APPROVAL, edition_facts
 from commhub.errors import Conflict, InvalidInput, Problem
-from commhub.links import LinkKind, message_link
-from commhub.mime import Recipient
 from commhub.models import Edition, EditionState, Series
-from commhub.placeholders import ContactValues, Personalisable
+from commhub.placeholders import ContactValues
 from commhub.render import (
     PREVIEW_TOKEN,
     CompiledMessage,
@@ -32,7 +29,6 @@ from commhub.render import (
     Sender,
 )
 from commhub.selection import carried_content, pick_content, series_audiences
-from commhub.sending import envelope_for
 
 SAMPLE_CONTACT = ContactValues(
     first_name="Alex",
@@ -129,26 +125,3 @@ def _last_sent(session: Session, series: Series) -> Edition | None:
         .order_by(Edition.planned_at.desc())
         .limit(1)
     )
-
-
-def send_test(
-    preview: Preview, series: Series, address: str, backend: DeliveryBackend, settings: Settings
-) -> DeliveryResult:
-    """Send a preview to one address through the back end, subject marked [Test]."""
-    subject = Personalisable.parse("[Test] " + preview.compiled.subject.source(), html=False)
-    compiled = CompiledMessage(subject, preview.compiled.html, preview.compiled.text)
-    # Test messages are numbered by time: no message row stands behind them.
-    test_id = time.time_ns() // 1000
-    content = MessageContent(
-        0, ",".join(preview.role_set), envelope_for(series, settings), compiled
-    )
-    recipient = Recipient(
-        message_id=test_id,
-        edition_id=0,
-        address=address,
-        name="",
-        unsubscribe_url=message_link(settings.base_url, LinkKind.UNSUBSCRIBE, PREVIEW_TOKEN),
-        token=PREVIEW_TOKEN,
-    )
-    [result] = backend.send([OutgoingMessage(recipient, content, preview.values)])
-    return result

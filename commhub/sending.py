@@ -9,6 +9,8 @@ Exactly once, and nothing lost:
   pauses the edition with an alert, and the queue stays as it was for `release`;
 - each batch asks again whether its contacts may be sent to, so an unsubscribe counts from
   the next batch on.
+
+A test send of a preview goes through the same back end, to one address, with no message row.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 import hmac
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -65,7 +68,8 @@ from commhub.models import (
     Series,
 )
 from commhub.placeholders import ContactValues, Personalisable
-from commhub.render import CompiledMessage
+from commhub.previews import Preview
+from commhub.render import PREVIEW_TOKEN, CompiledMessage
 from commhub.tokens import Tokens, message_tokens
 
 
@@ -577,3 +581,26 @@ def _finish(session: Session, edition_id: int, now: datetime) -> None:
         .values(state=EditionState.SENT, finished_at=now, state_reason=None)
     )
     resolve_alerts(session, edition_id, now, (PAUSE_ALERT,))
+
+
+def send_test(
+    preview: Preview, series: Series, address: str, backend: DeliveryBackend, settings: Settings
+) -> DeliveryResult:
+    """Send a preview to one address through the back end, subject marked [Test]."""
+    subject = Personalisable.parse("[Test] " + preview.compiled.subject.source(), html=False)
+    compiled = CompiledMessage(subject, preview.compiled.html, preview.compiled.text)
+    # Test messages are numbered by time: no message row stands behind them.
+    test_id = time.time_ns() // 1000
+    content = MessageContent(
+        0, ",".join(preview.role_set), envelope_for(series, settings), compiled
+    )
+    recipient = Recipient(
+        message_id=test_id,
+        edition_id=0,
+        address=address,
+        name="",
+        unsubscribe_url=message_link(settings.base_url, LinkKind.UNSUBSCRIBE, PREVIEW_TOKEN),
+        token=PREVIEW_TOKEN,
+    )
+    [result] = backend.send([OutgoingMessage(recipient, content, preview.values)])
+    return result

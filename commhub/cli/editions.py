@@ -40,8 +40,8 @@ from commhub.errors import Conflict, EditionUnderWay
 from commhub.leases import new_owner
 from commhub.message_store import status_counts
 from commhub.models import EditionState, MessageStatus, Series
-from commhub.previews import Preview, preview_edition, send_test
-from commhub.sending import EditionSender, SendReport
+from commhub.previews import Preview, preview_edition
+from commhub.sending import EditionSender, SendReport, send_test
 from commhub.series import get_series
 from commhub.users import find_user
 

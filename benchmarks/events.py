@@ -48,6 +48,7 @@ from sqlalchemy import func, select, update
 from throwaway_db import Database
 
 from commhub.db import session_scope
+from commhub.due import local_waves
 from commhub.editions import prepare_edition, start_edition
 from commhub.models import (
     ContentItem,
@@ -105,7 +106,7 @@ def prepare_sent_edition(url: str, data_dir: Path, contacts: int) -> list[tuple[
         series = session.scalar(select(Series))
         assert series is not None
         edition = start_edition(session, series, now)
-        prepare_edition(session, edition, now, build_renderer(), settings)
+        prepare_edition(session, edition, now, build_renderer(), settings, local_waves)
         session.execute(
             update(Message)
             .where(Message.edition_id == edition.id)

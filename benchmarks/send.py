@@ -48,6 +48,7 @@ from commhub.delivery import DeliveryBackend
 from commhub.delivery.outbox import OutboxBackend
 from commhub.delivery.sendgrid import CONTENT_TYPE, SendGridBackend
 from commhub.delivery.smtp import SmtpBackend
+from commhub.due import local_waves
 from commhub.editions import prepare_edition, start_edition
 from commhub.models import (
     Audience,
@@ -168,7 +169,9 @@ def run_commhub(url: str, data_dir: Path, backend_name: str, target: str) -> dic
         series = session.scalar(select(Series))
         assert series is not None
         edition = start_edition(session, series, datetime.now(UTC))
-        prepare_edition(session, edition, datetime.now(UTC), build_renderer(), settings)
+        prepare_edition(
+            session, edition, datetime.now(UTC), build_renderer(), settings, local_waves
+        )
         edition_id, recipients = edition.id, edition.recipient_count
     prepared = time.perf_counter()
     backend: DeliveryBackend

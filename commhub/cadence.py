@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 from dateutil.rrule import (
@@ -346,3 +346,25 @@ def _cron_weekdays(text: str, raw: str) -> tuple[weekday, ...]:
         else:
             days += [_CRON_DAYS[n] for n in _cron_part(text, 4, part, 0, 7)]
     return tuple(dict.fromkeys(days))
+
+
+class LocalWaves:
+    """When each contact's message of a local-time edition goes: the edition's wall time in
+    the contact's zone (the series' zone for a contact without one, or with one unknown)."""
+
+    def __init__(self, planned_at: datetime, series_zone: str, now: datetime) -> None:
+        self.zone = ZoneInfo(series_zone)
+        self.wall = planned_at.astimezone(self.zone).replace(tzinfo=None)
+        self.now = now
+        self._by_zone: dict[str | None, datetime | None] = {}
+
+    def wave_of(self, zone_name: str | None) -> datetime | None:
+        """The contact's wave; None if it is due already."""
+        if zone_name not in self._by_zone:
+            try:
+                zone = ZoneInfo(zone_name) if zone_name else self.zone
+            except (ZoneInfoNotFoundError, ValueError):
+                zone = self.zone
+            wave = placed(self.wall, zone).astimezone(UTC)
+            self._by_zone[zone_name] = wave if wave > self.now else None
+        return self._by_zone[zone_name]

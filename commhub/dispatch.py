@@ -24,7 +24,7 @@ from commhub.clock import Clock
 from commhub.config import Settings
 from commhub.db import session_scope
 from commhub.delivery import DeliveryBackend
-from commhub.due import claim_due, interrupted
+from commhub.due import claim_due, interrupted, local_waves
 from commhub.editions import ensure_prepared
 from commhub.leases import CLAIM_SECONDS, acquire_lease, new_owner, release_lease
 from commhub.models import Edition, EditionState
@@ -173,7 +173,9 @@ class EditionRunner:
                 return None  # another live process is at it
         try:
             with session_scope(self.sessions) as session:
-                edition = ensure_prepared(session, edition_id, now, self.renderer, self.settings)
+                edition = ensure_prepared(
+                    session, edition_id, now, self.renderer, self.settings, local_waves
+                )
                 state = edition.state
         except (OperationalError, IntegrityError):
             # The database was busy or another process was at it: try again at the next

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from commhub.alerts import MISSED_ALERT, WAITING_ALERT, raise_alert, resolve_alerts
+from commhub.cadence import LocalWaves
 from commhub.db import rowcount
 from commhub.editions import under_way
 from commhub.leases import CLAIM_SECONDS, holder_is_dead
@@ -190,3 +191,10 @@ def interrupted(session: Session, now: datetime) -> list[int]:
         for edition_id, owner, expires in rows
         if not owner or (expires is not None and expires <= now) or holder_is_dead(owner)
     ]
+
+
+def local_waves(edition: Edition, now: datetime) -> LocalWaves | None:
+    """The waves of a local-time edition started now (each contact at the series' wall time
+    in their own zone); None for an edition that goes to everyone at once."""
+    series = edition.series
+    return LocalWaves(edition.planned_at, series.timezone, now) if series.local_time else None

@@ -17,11 +17,10 @@ role set's, compiled once for everyone it fits, and a contact left with nothing 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +35,6 @@ from commhub.alerts import (
     raise_alert,
     resolve_alerts,
 )
-from commhub.cadence import placed
 from commhub.complaints import hold_reason
 from commhub.config import Settings
 from commhub.content_plan import ContentPlan, Section, leave_out
@@ -154,8 +152,25 @@ def start_edition(
     return edition
 
 
+class Waves(Protocol):
+    """When each contact's message of an edition goes, by the contact's time zone."""
+
+    def wave_of(self, zone_name: str | None) -> datetime | None:
+        """The time the contact's message goes; None if it is due already."""
+
+
+# The waves of an edition started now: None when everyone's message goes at once. The
+# schedule's time-zone math lives with the cadences; editions are handed its answer.
+WavesFor = Callable[[Edition, datetime], Waves | None]
+
+
 def prepare_edition(
-    session: Session, edition: Edition, now: datetime, renderer: Renderer, settings: Settings
+    session: Session,
+    edition: Edition,
+    now: datetime,
+    renderer: Renderer,
+    settings: Settings,
+    waves_for: WavesFor,
 ) -> Preparation:
     """Pick the content, queue one message per contact and compile each role set once.
 
@@ -184,8 +199,7 @@ def prepare_edition(
     renders: dict[tuple[str, str], list[Section]] = {}
     # In waves when started on schedule; sent ahead of its date (send now), it goes now.
     on_schedule = edition.due_at <= now
-    waves = LocalWaves(edition.planned_at, series.timezone, now) if series.local_time else None
-    waves = waves if on_schedule else None
+    waves = waves_for(edition, now) if on_schedule else None
 
     def messages() -> Iterator[QueuedMessage]:
         members = audience_members(
@@ -283,36 +297,19 @@ def prepare_edition(
     return preparation
 
 
-class LocalWaves:
-    """When each contact's message of a local-time edition goes: the edition's wall time in
-    the contact's zone (the series' zone for a contact without one, or with one unknown)."""
-
-    def __init__(self, planned_at: datetime, series_zone: str, now: datetime) -> None:
-        self.zone = ZoneInfo(series_zone)
-        self.wall = planned_at.astimezone(self.zone).replace(tzinfo=None)
-        self.now = now
-        self._by_zone: dict[str | None, datetime | None] = {}
-
-    def wave_of(self, zone_name: str | None) -> datetime | None:
-        """The contact's wave; None if it is due already."""
-        if zone_name not in self._by_zone:
-            try:
-                zone = ZoneInfo(zone_name) if zone_name else self.zone
-            except (ZoneInfoNotFoundError, ValueError):
-                zone = self.zone
-            wave = placed(self.wall, zone).astimezone(UTC)
-            self._by_zone[zone_name] = wave if wave > self.now else None
-        return self._by_zone[zone_name]
-
-
 def ensure_prepared(
-    session: Session, edition_id: int, now: datetime, renderer: Renderer, settings: Settings
+    session: Session,
+    edition_id: int,
+    now: datetime,
+    renderer: Renderer,
+    settings: Settings,
+    waves_for: WavesFor,
 ) -> Edition:
     """The edition, prepared if it is `sending` but not prepared yet (a scheduler claimed it
     and stopped, or preparing it failed and a person released it)."""
     edition = get_edition(session, edition_id)
     if edition.state is EditionState.SENDING and edition.prepared_at is None:
-        prepare_edition(session, edition, now, renderer, settings)
+        prepare_edition(session, edition, now, renderer, settings, waves_for)
     return edition
 
 

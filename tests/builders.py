@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from commhub.clock import Clock
 from commhub.db import session_scope
 from commhub.delivery import DeliveryBackend, MessageContent, OutgoingMessage
+from commhub.due import local_waves
 from commhub.editions import Preparation, prepare_edition, start_edition
 from commhub.mime import Envelope, Mailbox, Recipient
 from commhub.models import (
@@ -200,7 +201,12 @@ class World:
             assert series is not None
             edition = start_edition(session, series, self.clock.now())
             return prepare_edition(
-                session, edition, self.clock.now(), self.renderer, self.runtime.settings
+                session,
+                edition,
+                self.clock.now(),
+                self.renderer,
+                self.runtime.settings,
+                local_waves,
             )
 
     def newsletter_to(self, *emails: str, first_names: Sequence[str] = ()) -> int:

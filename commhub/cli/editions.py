@@ -18,7 +18,7 @@ from commhub.addresses import InvalidAddress, normalise_address
 from commhub.cli.context import AppContext, pass_app
 from commhub.cli.progress import progress_bar
 from commhub.delivery import Outcome
-from commhub.due import claim
+from commhub.due import claim, local_waves
 from commhub.editions import (
     Preparation,
     approve_edition,
@@ -76,7 +76,9 @@ def send_command(app: AppContext, series_slug: str, now_flag: bool, again: bool)
                     "another now would mail everyone again: add --again to mean it"
                 )
             edition = start_edition(session, series, now, owner)
-            preparation = prepare_edition(session, edition, now, app.renderer, app.settings)
+            preparation = prepare_edition(
+                session, edition, now, app.renderer, app.settings, local_waves
+            )
             edition_id, state = edition.id, edition.state
     except EditionUnderWay as exc:
         click.echo(f"commhub: {exc}", err=True)
@@ -125,7 +127,7 @@ def _send(app: AppContext, edition_id: int, owner: str | None = None) -> None:
     lease when the command took one with the state change."""
     with app.session() as session:
         edition = ensure_prepared(
-            session, edition_id, app.runtime.clock.now(), app.renderer, app.settings
+            session, edition_id, app.runtime.clock.now(), app.renderer, app.settings, local_waves
         )
         if edition.state is not EditionState.SENDING:
             click.echo(f"edition {edition_id} is {edition.state.value}: {next_step(edition)}")

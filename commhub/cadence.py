@@ -20,7 +20,6 @@ the company's own dates) to the previous or next business day, at the same time 
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -45,6 +44,7 @@ from dateutil.rrule import (
 )
 
 from commhub.errors import CommhubError
+from commhub.models import Shift
 
 WEEKDAYS = {
     "monday": MO, "tuesday": TU, "wednesday": WE, "thursday": TH,
@@ -121,12 +121,6 @@ def parse_cadence(text: str) -> Cadence:
         f'"{head}": expected "monthly on ...", "quarterly on ...", "weekly on ...", '
         f'"every N weeks on ..." or "cron: ..."',
     )
-
-
-class Shift(enum.StrEnum):
-    NONE = "none"
-    PREVIOUS = "previous"  # the business day before
-    NEXT = "next"  # the business day after
 
 
 @dataclass(frozen=True)

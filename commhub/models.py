@@ -23,7 +23,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from commhub.cadence import Shift
 from commhub.db import Base, utcnow
 
 # BIGINT on PostgreSQL for the tables that grow by the million; SQLite only autoincrements
@@ -260,6 +259,14 @@ class ContentItem(Base):
         secondary=content_item_audiences, order_by=Audience.slug
     )
     key_message: Mapped[KeyMessage | None] = relationship()
+
+
+class Shift(enum.StrEnum):
+    """Where a send date that is not a business day moves."""
+
+    NONE = "none"
+    PREVIOUS = "previous"  # the business day before
+    NEXT = "next"  # the business day after
 
 
 class Series(Base):

@@ -32,13 +32,12 @@ from commhub.bulk import bind_converter
 from commhub.cadence import (
     BusinessDays,
     Cadence,
-    Shift,
     next_occurrences,
     parse_cadence,
     zone_named,
 )
 from commhub.db import UtcDateTime
-from commhub.models import Edition, EditionState, Series
+from commhub.models import Edition, EditionState, Series, Shift
 
 EDITIONS = cast(Table, Edition.__table__)
 SERIES = cast(Table, Series.__table__)

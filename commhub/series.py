@@ -43,10 +43,10 @@ from sqlalchemy.orm import Session
 
 from commhub.addresses import InvalidAddress, normalise_address
 from commhub.audiences import audience_slugs, read_audience_list
-from commhub.cadence import BusinessDays, CadenceError, Shift, parse_cadence
+from commhub.cadence import BusinessDays, CadenceError, parse_cadence
 from commhub.changes import ChangeReport
 from commhub.errors import NotFound, Problem, SeriesError
-from commhub.models import Audience, Channel, Series
+from commhub.models import Audience, Channel, Series, Shift
 from commhub.render import subject_problem
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")

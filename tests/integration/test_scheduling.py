@@ -20,12 +20,20 @@ from commhub.alerts import (
     PREPARE_ALERT,
     WAITING_ALERT,
 )
-from commhub.cadence import Shift
 from commhub.delivery.outbox import OutboxBackend
 from commhub.dispatch import EditionRunner, TickReport
 from commhub.due import claim_due, interrupted, upcoming
 from commhub.editions import approve_edition, cancel_edition, pause_edition, release_edition
-from commhub.models import Alert, Contact, Edition, EditionState, Message, MessageStatus, Series
+from commhub.models import (
+    Alert,
+    Contact,
+    Edition,
+    EditionState,
+    Message,
+    MessageStatus,
+    Series,
+    Shift,
+)
 from commhub.planning import plan_editions
 from commhub.sending import SendPolicy
 from tests.builders import NOW, QUICK, World

@@ -11,10 +11,10 @@ import pytest
 from commhub.cadence import (
     BusinessDays,
     CadenceError,
-    Shift,
     next_occurrences,
     parse_cadence,
 )
+from commhub.models import Shift
 
 LONDON = ZoneInfo("Europe/London")
 AFTER = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # The demo's sender identity (organisation name, postal address) for `make run`.
 DEMO_ENV := set -a && . ./demo.env && set +a &&
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run test lint typecheck unit bench graph clean
 
 install: $(STAMP)
 
@@ -28,6 +28,7 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy
@@ -40,6 +41,9 @@ test: lint typecheck unit
 bench: install
 	$(BIN)/python benchmarks/contacts_import.py
 	$(BIN)/python benchmarks/send.py
+
+graph: install
+	$(BIN)/python -m tests.package_graph
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

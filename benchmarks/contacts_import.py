@@ -26,8 +26,8 @@ from sqlalchemy import create_engine, text
 from throwaway_db import Database, migrated_runtime  # benchmarks/, beside this script
 
 from commhub.config import Settings
-from commhub.contacts import import_contacts_file
-from commhub.db import session_scope, utcnow
+from commhub.contacts.directory import import_contacts_file
+from commhub.store.db import session_scope, utcnow
 from commhub.wiring import Runtime
 
 ROLES = ["sales", "technical", "marketing", "development", "executive"]

@@ -47,10 +47,12 @@ from send import build_database, free_port, settings_for  # benchmarks/, beside 
 from sqlalchemy import func, select, update
 from throwaway_db import Database
 
-from commhub.db import session_scope
-from commhub.due import local_waves
-from commhub.editions import prepare_edition, start_edition
-from commhub.models import (
+from commhub.delivery.sender import installation_id
+from commhub.editions.lifecycle import prepare_edition, start_edition
+from commhub.render.tokens import message_tokens
+from commhub.scheduling.due import local_waves
+from commhub.store.db import session_scope
+from commhub.store.models import (
     ContentItem,
     EditionRender,
     Event,
@@ -60,8 +62,6 @@ from commhub.models import (
     MessageStatus,
     Series,
 )
-from commhub.sending import installation_id
-from commhub.tokens import message_tokens
 from commhub.web.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from commhub.wiring import build_renderer, build_runtime
 

@@ -65,16 +65,18 @@ from sqlalchemy import (
 )
 from throwaway_db import Database, migrated_runtime  # benchmarks/, beside this script
 
-from commhub.agenda import calendar
-from commhub.cadence import Shift
 from commhub.clock import SystemClock
 from commhub.config import Settings
-from commhub.db import session_scope
 from commhub.delivery.outbox import OutboxBackend
-from commhub.dispatch import EditionRunner
-from commhub.due import upcoming
-from commhub.ical import calendar_ics
-from commhub.models import (
+from commhub.scheduling.agenda import calendar
+from commhub.scheduling.cadence import Shift
+from commhub.scheduling.dispatch import EditionRunner
+from commhub.scheduling.due import upcoming
+from commhub.scheduling.ical import calendar_ics
+from commhub.scheduling.planning import REFILL_BELOW, plan_editions
+from commhub.scheduling.scheduler import Scheduler
+from commhub.store.db import session_scope
+from commhub.store.models import (
     Audience,
     Channel,
     Contact,
@@ -85,8 +87,6 @@ from commhub.models import (
     contact_roles,
     series_audiences,
 )
-from commhub.planning import REFILL_BELOW, plan_editions
-from commhub.scheduler import Scheduler
 from commhub.wiring import Runtime, build_renderer
 
 EDITIONS = cast(Table, Edition.__table__)

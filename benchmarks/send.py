@@ -40,17 +40,19 @@ from typing import Any
 from sendgrid import SendGridAPIClient
 from sqlalchemy import insert, select, text
 
-from commhub.audiences import load_audiences, sync_audiences
 from commhub.clock import SystemClock
 from commhub.config import Settings, check_smtp_url
-from commhub.db import session_scope
-from commhub.delivery import DeliveryBackend
+from commhub.delivery.backend import DeliveryBackend
 from commhub.delivery.outbox import OutboxBackend
+from commhub.delivery.sender import EditionSender
 from commhub.delivery.sendgrid import CONTENT_TYPE, SendGridBackend
 from commhub.delivery.smtp import SmtpBackend
-from commhub.due import local_waves
-from commhub.editions import prepare_edition, start_edition
-from commhub.models import (
+from commhub.editions.lifecycle import prepare_edition, start_edition
+from commhub.library.audiences import load_audiences, sync_audiences
+from commhub.resources import audiences_dir
+from commhub.scheduling.due import local_waves
+from commhub.store.db import session_scope
+from commhub.store.models import (
     Audience,
     Channel,
     Contact,
@@ -61,9 +63,7 @@ from commhub.models import (
     Series,
     contact_roles,
 )
-from commhub.resources import audiences_dir
-from commhub.schema import upgrade
-from commhub.sending import EditionSender
+from commhub.store.schema import upgrade
 from commhub.wiring import build_renderer, build_runtime
 
 HERE = Path(__file__).parent

@@ -9,11 +9,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from commhub.audiences import load_audiences, sync_audiences
 from commhub.config import Settings, normalise_database_url
-from commhub.db import session_scope
+from commhub.library.audiences import load_audiences, sync_audiences
 from commhub.resources import audiences_dir
-from commhub.schema import upgrade
+from commhub.store.db import session_scope
+from commhub.store.schema import upgrade
 from commhub.wiring import Runtime, build_runtime
 
 

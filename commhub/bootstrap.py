@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from commhub import schema
-from commhub.audiences import load_audiences, sync_audiences
-from commhub.db import session_scope
 from commhub.errors import DatabaseNotReady
+from commhub.library import load_audiences, sync_audiences
 from commhub.resources import audiences_dir
+from commhub.store import current_revision, head_revision, session_scope, upgrade_schema
 from commhub.wiring import Runtime
 
 
@@ -23,24 +22,24 @@ class InitReport:
 
 def initialise(runtime: Runtime, audiences: Path | None = None) -> InitReport:
     """Apply migrations and load audiences. Imports no content and no demo data."""
-    before = schema.current_revision(runtime.engine)
-    schema.upgrade(runtime.engine)
+    before = current_revision(runtime.engine)
+    upgrade_schema(runtime.engine)
     definitions = load_audiences(audiences or audiences_dir())
     with session_scope(runtime.sessions) as session:
         changed = sync_audiences(session, definitions)
     return InitReport(
         data_dir=runtime.settings.data_dir,
         revision_before=before,
-        revision_after=schema.head_revision(),
+        revision_after=head_revision(),
         audiences_changed=changed,
     )
 
 
 def require_current_schema(runtime: Runtime) -> None:
     """Stop with a clear message unless the database is at this code's schema."""
-    current = schema.current_revision(runtime.engine)
-    if current != schema.head_revision():
+    current = current_revision(runtime.engine)
+    if current != head_revision():
         state = "is empty" if current is None else f"is at schema {current}"
         raise DatabaseNotReady(
-            f"the database {state}, this code needs {schema.head_revision()}: run `commhub init`"
+            f"the database {state}, this code needs {head_revision()}: run `commhub init`"
         )

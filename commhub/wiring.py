@@ -10,14 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from commhub.clock import Clock, SystemClock
 from commhub.config import Settings, check_smtp_url
-from commhub.db import make_engine, make_session_factory
 from commhub.delivery import DeliveryBackend
 from commhub.delivery.outbox import OutboxBackend
 from commhub.delivery.sendgrid import SendGridBackend
 from commhub.delivery.smtp import SmtpBackend
-from commhub.render import Renderer
+from commhub.render import Renderer, Tokens, message_tokens
 from commhub.resources import templates_dir
-from commhub.tokens import Tokens, message_tokens
+from commhub.store import make_engine, make_session_factory
 
 OUTBOX_DIR = "outbox"
 
@@ -56,6 +55,12 @@ def build_delivery_backend(settings: Settings) -> DeliveryBackend:
     if settings.delivery == "smtp":
         assert settings.smtp_url is not None  # load_settings requires it for smtp
         return SmtpBackend(check_smtp_url(settings.smtp_url))
+    return OutboxBackend(settings.data_dir / OUTBOX_DIR)
+
+
+def build_message_copies(settings: Settings) -> OutboxBackend:
+    """Where copies of sent messages lie on disk (the outbox's files), for erasure: whatever
+    back end sends today, earlier editions may have gone to the outbox."""
     return OutboxBackend(settings.data_dir / OUTBOX_DIR)
 
 

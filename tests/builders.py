@@ -12,12 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commhub.clock import Clock
-from commhub.db import session_scope
-from commhub.delivery import DeliveryBackend, MessageContent, OutgoingMessage
-from commhub.due import local_waves
-from commhub.editions import Preparation, prepare_edition, start_edition
-from commhub.mime import Envelope, Mailbox, Recipient
-from commhub.models import (
+from commhub.delivery.backend import DeliveryBackend, MessageContent, OutgoingMessage
+from commhub.delivery.sender import EditionSender, SendPolicy, SendReport
+from commhub.editions.lifecycle import Preparation, prepare_edition, start_edition
+from commhub.render.mime import Envelope, Mailbox, Recipient
+from commhub.render.placeholders import ContactValues, Personalisable
+from commhub.render.renderer import CompiledMessage, Renderer
+from commhub.resources import templates_dir
+from commhub.scheduling.due import local_waves
+from commhub.store.db import session_scope
+from commhub.store.models import (
     Audience,
     Channel,
     Contact,
@@ -31,10 +35,6 @@ from commhub.models import (
     Partner,
     Series,
 )
-from commhub.placeholders import ContactValues, Personalisable
-from commhub.render import CompiledMessage, Renderer
-from commhub.resources import templates_dir
-from commhub.sending import EditionSender, SendPolicy, SendReport
 from commhub.wiring import Runtime
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

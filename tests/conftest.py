@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from commhub import schema
-from commhub.audiences import load_audiences, sync_audiences
 from commhub.config import Settings, normalise_database_url
-from commhub.db import Base, session_scope
+from commhub.library.audiences import load_audiences, sync_audiences
 from commhub.resources import audiences_dir
+from commhub.store import schema
+from commhub.store.db import Base, session_scope
 from commhub.wiring import Runtime, build_runtime
 from tests.builders import FixedClock, World, default_renderer
 from tests.sendgrid_fake import FakeSendGrid

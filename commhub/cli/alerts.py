@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from commhub.alerts import list_alerts
 from commhub.cli.context import AppContext, pass_app
+from commhub.store import list_alerts
 
 
 @click.group()

@@ -10,12 +10,15 @@ import click
 
 from commhub.cli.context import AppContext, pass_app
 from commhub.cli.progress import progress_bar
-from commhub.contacts import count_contacts, export_contacts, import_contacts_file
-from commhub.contacts_csv import write_contacts_csv
-from commhub.db import utcnow
-from commhub.delivery.outbox import OutboxBackend
-from commhub.erasure import erase_contact
-from commhub.wiring import OUTBOX_DIR
+from commhub.contacts import (
+    count_contacts,
+    erase_person,
+    export_contacts,
+    import_contacts_file,
+    write_contacts_csv,
+)
+from commhub.store import utcnow
+from commhub.wiring import build_message_copies
 
 
 @click.group()
@@ -96,11 +99,7 @@ def erase_command(app: AppContext, email: str, yes: bool) -> None:
     go; a hash of the address stays, so a later import skips it. Cannot be undone."""
     if not yes:
         click.confirm(f"Erase {email} and everything recorded about them?", abort=True)
-    with app.session() as session:
-        erasure = erase_contact(session, email, utcnow())
-    outbox = OutboxBackend(app.settings.data_dir / OUTBOX_DIR)
-    for edition_id, message_id in erasure.message_keys:
-        outbox.path_for(edition_id, message_id).unlink(missing_ok=True)
+    erasure = erase_person(app.sessions, email, utcnow(), build_message_copies(app.settings))
     if erasure.found:
         click.echo(
             f"erased {email}: {erasure.messages} messages and {erasure.events} events; "

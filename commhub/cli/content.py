@@ -10,8 +10,8 @@ import click
 from commhub.cli.context import AppContext, pass_app
 from commhub.cli.progress import progress_bar
 from commhub.library import count_content_files, import_library, list_content
-from commhub.models import ContentItem
 from commhub.resources import content_dir
+from commhub.store import ContentItem
 
 
 @click.group()

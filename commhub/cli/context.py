@@ -7,13 +7,13 @@ from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 
 import click
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from commhub.bootstrap import require_current_schema
 from commhub.config import Settings, load_settings
-from commhub.db import session_scope
 from commhub.delivery import DeliveryBackend
 from commhub.render import Renderer
+from commhub.store import session_scope
 from commhub.wiring import Runtime, build_delivery_backend, build_renderer, build_runtime
 
 
@@ -48,6 +48,12 @@ class AppContext(AbstractContextManager["AppContext"]):
         if self._renderer is None:
             self._renderer = build_renderer()
         return self._renderer
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory of an initialised database."""
+        require_current_schema(self.runtime)
+        return self.runtime.sessions
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from commhub.addresses import InvalidAddress, normalise_address
 from commhub.cli.context import AppContext, pass_app
 from commhub.cli.progress import progress_bar
-from commhub.delivery import Outcome
-from commhub.due import claim, local_waves
+from commhub.contacts import find_user
+from commhub.delivery import EditionSender, Outcome, SendReport, send_test
 from commhub.editions import (
     Preparation,
+    Preview,
     approve_edition,
     cancel_edition,
     edition_detail,
@@ -28,22 +29,20 @@ from commhub.editions import (
     ensure_prepared,
     get_edition,
     list_editions,
+    new_owner,
     next_step,
     pause_edition,
     prepare_edition,
     prepare_resend_unknown,
+    preview_edition,
     recent_edition,
     release_edition,
     start_edition,
+    status_counts,
 )
 from commhub.errors import Conflict, EditionUnderWay
-from commhub.leases import new_owner
-from commhub.message_store import status_counts
-from commhub.models import EditionState, MessageStatus, Series
-from commhub.previews import Preview, preview_edition
-from commhub.sending import EditionSender, SendReport, send_test
-from commhub.series import get_series
-from commhub.users import find_user
+from commhub.scheduling import claim, get_series, local_waves
+from commhub.store import EditionState, MessageStatus, Series
 
 EXIT_NEEDS_A_PERSON = 3
 PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING)

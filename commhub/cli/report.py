@@ -14,13 +14,21 @@ import click
 from sqlalchemy import select
 
 from commhub.cli.context import AppContext, pass_app
-from commhub.complaints import ALERT_RATE, HOLD_RATE, WINDOW, edition_rates, recent_rate
-from commhub.event_export import event_rows
-from commhub.exposures import FORMATS, SEVEN, THREE, KeyMessageReach, reach_report
-from commhub.heat_map import Thresholds, heat_map
-from commhub.item_report import ItemReach, item_report
-from commhub.models import Edition
-from commhub.spreadsheet_cells import neutralise
+from commhub.contacts import neutralise
+from commhub.reports import ItemReach, Thresholds, event_rows, heat_map, item_report
+from commhub.store import Edition
+from commhub.tracking import (
+    ALERT_RATE,
+    FORMATS,
+    HOLD_RATE,
+    SEVEN,
+    THREE,
+    WINDOW,
+    KeyMessageReach,
+    edition_rates,
+    reach_report,
+    recent_rate,
+)
 
 
 @click.group()

@@ -9,14 +9,21 @@ from types import FrameType
 
 import click
 
-from commhub.agenda import CalendarEntry, calendar
 from commhub.bootstrap import require_current_schema
 from commhub.cli.context import AppContext, pass_app
-from commhub.dispatch import EditionRunner
-from commhub.ical import create_feed, feed_path, list_feeds, revoke_feed
-from commhub.planning import plan_editions
-from commhub.scheduler import SWEEP_SECONDS, Scheduler
-from commhub.tokens import calendar_tokens
+from commhub.render import calendar_tokens
+from commhub.scheduling import (
+    SWEEP_SECONDS,
+    CalendarEntry,
+    EditionRunner,
+    Scheduler,
+    calendar,
+    create_feed,
+    feed_path,
+    list_feeds,
+    plan_editions,
+    revoke_feed,
+)
 from commhub.wiring import build_delivery_backend
 
 

@@ -7,8 +7,14 @@ from pathlib import Path
 import click
 
 from commhub.cli.context import AppContext, pass_app
-from commhub.planning import plan_editions, series_ids_of
-from commhub.series import apply_series, known_audiences, list_series, read_series_file
+from commhub.scheduling import (
+    apply_series,
+    known_audiences,
+    list_series,
+    plan_editions,
+    read_series_file,
+    series_ids_of,
+)
 
 
 @click.group()

@@ -7,14 +7,14 @@ import json
 import click
 from waitress import serve as waitress_serve
 
-from commhub.audiences import list_audiences, load_audiences
 from commhub.bootstrap import initialise, require_current_schema
 from commhub.cli.context import AppContext, pass_app
 from commhub.cli.schedule import build_scheduler, log_to_stderr
-from commhub.db import checkpoint_in_background, utcnow
-from commhub.demo import ensure_demo_admin, load_demo_data
+from commhub.contacts import ensure_demo_admin, load_demo_data
+from commhub.library import list_audiences, load_audiences
 from commhub.resources import audiences_dir
-from commhub.scheduler import SWEEP_SECONDS
+from commhub.scheduling import SWEEP_SECONDS
+from commhub.store import checkpoint_in_background, utcnow
 
 
 @click.command()

@@ -7,8 +7,8 @@ import sys
 import click
 
 from commhub.cli.context import AppContext, pass_app
-from commhub.models import UserRole
-from commhub.users import create_user
+from commhub.contacts import create_user
+from commhub.store import UserRole
 
 
 @click.group()

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from commhub.db import utcnow
-from commhub.delivery import DeliveryResult, Outcome, OutgoingMessage
+from commhub.delivery.backend import DeliveryResult, Outcome, OutgoingMessage
+from commhub.store import utcnow
 
 
 class OutboxBackend:
@@ -29,6 +29,10 @@ class OutboxBackend:
     def path_for(self, edition_id: int, message_id: int) -> Path:
         """Where a message's file is (or will be)."""
         return self.directory / str(edition_id) / f"{message_id}.eml"
+
+    def remove(self, edition_id: int, message_id: int) -> None:
+        """Delete a message's file, if there is one (erasure at the person's request)."""
+        self.path_for(edition_id, message_id).unlink(missing_ok=True)
 
     def send(self, batch: Sequence[OutgoingMessage]) -> list[DeliveryResult]:
         date = self._now()

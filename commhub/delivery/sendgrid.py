@@ -37,8 +37,7 @@ from typing import Any, NamedTuple
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from commhub.db import utcnow
-from commhub.delivery import (
+from commhub.delivery.backend import (
     BackendBlocked,
     DeliveryResult,
     MessageContent,
@@ -58,6 +57,7 @@ from commhub.delivery.sendgrid_payload import (
     shared_body,
     too_large,
 )
+from commhub.store import utcnow
 
 # python_http_client serialises any body whose Content-Type is exactly application/json;
 # with the charset named it sends our ready-made JSON string as it is.

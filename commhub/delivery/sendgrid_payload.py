@@ -26,9 +26,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from commhub.delivery import MessageContent, OutgoingMessage
-from commhub.mime import LIST_UNSUBSCRIBE_POST, list_unsubscribe
-from commhub.placeholders import inert_raw_tags
+from commhub.delivery.backend import MessageContent, OutgoingMessage
+from commhub.render import LIST_UNSUBSCRIBE_POST, inert_raw_tags, list_unsubscribe
 
 MAX_PERSONALIZATIONS = 1000
 MAX_CUSTOM_ARGS_BYTES = 10_000

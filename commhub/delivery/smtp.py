@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from commhub.config import SmtpUrl, is_loopback
-from commhub.db import utcnow
-from commhub.delivery import BackendBlocked, DeliveryResult, Outcome, OutgoingMessage
+from commhub.delivery.backend import BackendBlocked, DeliveryResult, Outcome, OutgoingMessage
+from commhub.store import utcnow
 
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 RECONNECT_DELAY = 10.0

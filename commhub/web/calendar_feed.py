@@ -7,9 +7,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, request
 
-from commhub.agenda import calendar
-from commhub.ical import calendar_ics, live_feed
-from commhub.tokens import calendar_tokens
+from commhub.render import calendar_tokens
+from commhub.scheduling import calendar, calendar_ics, live_feed
 from commhub.web.runtime import db_session, runtime
 
 blueprint = Blueprint("calendar_feed", __name__)

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from commhub import __version__
-from commhub.health import check_database
+from commhub.store import check_database
 from commhub.web.runtime import runtime
 
 blueprint = Blueprint("health", __name__)

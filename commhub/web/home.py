@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
-from commhub.overview import library_overview
+from commhub.library import library_overview
 from commhub.web.runtime import db_session
 
 blueprint = Blueprint("home", __name__)

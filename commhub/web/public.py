@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort
 from werkzeug.wrappers import Response
 
-from commhub.subscriptions import MessageOwner, find_message
+from commhub.tracking import MessageOwner, find_message
 from commhub.web.runtime import db_session, runtime
 
 LINK_NOT_VALID = (

@@ -10,15 +10,16 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
-from commhub.preferences import (
-    FORMATS,
+from commhub.tracking import (
+    CHANNEL_CHOICES,
     PAUSES,
     PreferencesError,
     current_preferences,
+    masked,
     role_choices,
     save_preferences,
+    unsubscribe,
 )
-from commhub.subscriptions import masked, unsubscribe
 from commhub.web.public import owner_or_404, protect_token_pages
 from commhub.web.runtime import db_session, runtime
 
@@ -71,6 +72,6 @@ def preferences(token: str) -> ResponseReturnValue:
     return render_template(
         "public/preferences.html", owner=owner, address=masked(owner.email), token=token,
         org=runtime().settings.org_name, chosen=current_preferences(session, owner.contact_id),
-        roles=role_choices(session), formats=FORMATS, pauses=PAUSES, saved=saved,
+        roles=role_choices(session), formats=CHANNEL_CHOICES, pauses=PAUSES, saved=saved,
         problem=problem,
     ), status  # fmt: skip

@@ -1,6 +1,6 @@
 """/t/: the open pixel, click redirects and relevance votes behind a message's links.
 
-Each records what it saw (commhub.signals): the pixel is a GIF that stores an open; a click
+Each records what it saw (commhub.tracking.signals): the pixel is a GIF that stores an open; a click
 stores itself and goes only to the URL stored for that link of that edition; a vote is cast
 by a button (a POST), never by a link scanner's GET, which only shows the button.
 """
@@ -14,9 +14,15 @@ from pathlib import Path
 from flask import Blueprint, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from commhub.db import quick_write
-from commhub.signals import DEFAULT_PROXIES, MailProxies, record_click, record_open, record_vote
-from commhub.subscriptions import link_target
+from commhub.store import quick_write
+from commhub.tracking import (
+    DEFAULT_PROXIES,
+    MailProxies,
+    link_target,
+    record_click,
+    record_open,
+    record_vote,
+)
 from commhub.web.public import LINK_NOT_VALID, owner_or_404, protect_token_pages
 from commhub.web.runtime import db_session, runtime
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort
 from flask.typing import ResponseReturnValue
 
-from commhub.subscriptions import web_version
+from commhub.tracking import web_version
 from commhub.web.public import LINK_NOT_VALID, owner_or_404, protect_token_pages
 from commhub.web.runtime import db_session
 

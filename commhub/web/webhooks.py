@@ -14,11 +14,10 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask import request as flask_request
 from flask.typing import ResponseReturnValue
 
-from commhub.db import quick_write, session_scope
-from commhub.delivery.sendgrid_webhook import WebhookKeyError, WebhookVerifier
+from commhub.delivery import installation_id
 from commhub.errors import SettingsError
-from commhub.provider_events import record_events
-from commhub.sending import installation_id
+from commhub.store import quick_write, session_scope
+from commhub.tracking import WebhookKeyError, WebhookVerifier, record_events
 from commhub.web.runtime import runtime
 
 blueprint = Blueprint("webhooks", __name__)

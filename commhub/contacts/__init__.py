@@ -1,0 +1,25 @@
+"""Partners and their contacts: the CSV format and its spreadsheet-safe cells, import and
+export, erasure on request, staff users, and the demo's sample data.
+"""
+
+from __future__ import annotations
+
+from commhub.contacts.csv_format import write_contacts_csv
+from commhub.contacts.demo import ensure_demo_admin, load_demo_data
+from commhub.contacts.directory import count_contacts, export_contacts, import_contacts_file
+from commhub.contacts.erasure import erase_person
+from commhub.contacts.spreadsheet_cells import neutralise
+from commhub.contacts.users import create_user, find_user
+
+__all__ = [
+    "count_contacts",
+    "create_user",
+    "ensure_demo_admin",
+    "erase_person",
+    "export_contacts",
+    "find_user",
+    "import_contacts_file",
+    "load_demo_data",
+    "neutralise",
+    "write_contacts_csv",
+]

@@ -1,0 +1,321 @@
+"""The contacts CSV format: read and validate every row, write rows back.
+
+    email,first_name,last_name,partner,roles,timezone[,consent,status,
+    partner_type,partner_tier,partner_region]
+
+Reading never touches the database: it is given the known audience slugs and returns
+validated rows plus every problem, each located by its line in the file (the header is
+line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import TextIO
+from zoneinfo import available_timezones
+
+from commhub.addresses import InvalidAddress, normalise_address
+from commhub.contacts.spreadsheet_cells import neutralise, restore
+from commhub.errors import Problem
+from commhub.store import ContactStatus, email_key, name_key
+
+REQUIRED_COLUMNS = ("email", "first_name", "last_name", "partner", "roles")
+OPTIONAL_COLUMNS = (
+    "timezone", "consent", "status", "partner_type", "partner_tier", "partner_region",
+)  # fmt: skip
+EXPORT_COLUMNS = (
+    "email", "first_name", "last_name", "partner", "roles", "timezone", "consent", "status",
+    "partner_type", "partner_tier", "partner_region",
+)  # fmt: skip
+PARTNER_COLUMNS = {"partner_type": "type", "partner_tier": "tier", "partner_region": "region"}
+YES = frozenset({"yes", "y", "true", "1"})
+NO = frozenset({"no", "n", "false", "0"})
+MAX_NAME = 100
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What a row says about consent: given (at a time, or now) or withdrawn."""
+
+    given: bool
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PartnerFields:
+    name: str
+    type: str | None = None
+    tier: str | None = None
+    region: str | None = None
+
+    def filled_from(self, other: PartnerFields) -> PartnerFields:
+        """These fields, with the ones left empty here taken from other (a later row)."""
+        return PartnerFields(
+            name=self.name,
+            type=self.type or other.type,
+            tier=self.tier or other.tier,
+            region=self.region or other.region,
+        )
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """One valid row of a contacts file."""
+
+    line: int
+    email: str
+    first_name: str
+    last_name: str
+    partner: PartnerFields
+    roles: tuple[str, ...]
+    timezone: str | None
+    # None: the file says nothing, so the importer vouches for a new contact's consent.
+    consent: Consent | None
+    # None: the file says nothing; a status never reactivates a suppressed contact.
+    status: ContactStatus | None
+    # The unique form of the address, computed once: the import uses it several times a row.
+    key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", email_key(self.email))
+
+
+@dataclass
+class ContactsFile:
+    """A read contacts file: the valid rows, and every problem with the others."""
+
+    rows: list[ContactRow]
+    problems: list[Problem]
+    rows_read: int
+
+
+@cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def read_contacts_csv(stream: TextIO, source: str, known_roles: Collection[str]) -> ContactsFile:
+    """Read and validate a contacts CSV; nothing is dropped without a Problem saying why."""
+    reader = csv.reader(stream)
+    problems: list[Problem] = []
+    header = next(reader, None)
+    if header is None:
+        return ContactsFile([], [Problem(source, "empty file: expected a header line", line=1)], 0)
+    columns = [restore(c).strip().lower() for c in header]
+    header_problems = _check_header(columns, source)
+    if header_problems:
+        return ContactsFile([], header_problems, 0)
+
+    roles = frozenset(known_roles)
+    rows: list[ContactRow] = []
+    first_line_of: dict[str, int] = {}
+    partners: dict[str, tuple[int, PartnerFields]] = {}
+    rows_read = 0
+    for line, cells in _records(reader):
+        rows_read += 1
+        if len(cells) != len(columns):
+            problems.append(
+                Problem(source, f"expected {len(columns)} cells, found {len(cells)}", line=line)
+            )
+            continue
+        values = {
+            column: restore(cell).strip() for column, cell in zip(columns, cells, strict=True)
+        }
+        row = _RowReader(source, line, values, roles, problems).row()
+        if row is None:
+            continue
+        earlier = first_line_of.get(row.key)
+        if earlier is not None:
+            problems.append(
+                Problem(source, f"repeats the address on line {earlier}", "email", line)
+            )
+            continue
+        if not _partner_agrees(row, partners, source, problems):
+            continue
+        first_line_of[row.key] = line
+        rows.append(row)
+    return ContactsFile(rows, problems, rows_read)
+
+
+def _check_header(columns: list[str], source: str) -> list[Problem]:
+    problems = [
+        Problem(source, "missing column", column, line=1)
+        for column in REQUIRED_COLUMNS
+        if column not in columns
+    ]
+    known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
+    problems += [
+        Problem(source, f"unknown column (known: {', '.join(EXPORT_COLUMNS)})", column or '""', 1)
+        for column in columns
+        if column not in known
+    ]
+    duplicates = {c for c in columns if columns.count(c) > 1}
+    problems += [Problem(source, "column appears twice", c, line=1) for c in sorted(duplicates)]
+    return problems
+
+
+def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    """Each non-blank record with the file line it starts on (a quoted cell may span lines)."""
+    line_num = getattr(reader, "line_num", 0)
+    for cells in reader:
+        start, line_num = line_num + 1, reader.line_num  # type: ignore[attr-defined]
+        if cells and any(c.strip() for c in cells):
+            yield start, cells
+
+
+def _partner_agrees(
+    row: ContactRow,
+    partners: dict[str, tuple[int, PartnerFields]],
+    source: str,
+    problems: list[Problem],
+) -> bool:
+    """One file gives one partner one type, tier and region."""
+    key = name_key(row.partner.name)
+    first = partners.get(key)
+    if first is None:
+        partners[key] = (row.line, row.partner)
+        return True
+    first_line, known = first
+    agrees = True
+    for column, attribute in PARTNER_COLUMNS.items():
+        mine, theirs = getattr(row.partner, attribute), getattr(known, attribute)
+        if mine and theirs and mine != theirs:
+            problems.append(
+                Problem(
+                    source,
+                    f'"{mine}" contradicts "{theirs}" for {known.name} on line {first_line}',
+                    column,
+                    row.line,
+                )
+            )
+            agrees = False
+    if agrees:
+        partners[key] = (first_line, known.filled_from(row.partner))
+    return agrees
+
+
+class _RowReader:
+    def __init__(
+        self,
+        source: str,
+        line: int,
+        values: dict[str, str],
+        roles: frozenset[str],
+        problems: list[Problem],
+    ) -> None:
+        self.source, self.line, self.values = source, line, values
+        self.roles, self.problems = roles, problems
+        self.failed = False
+
+    def problem(self, field: str, message: str) -> None:
+        self.problems.append(Problem(self.source, message, field, self.line))
+        self.failed = True
+
+    def row(self) -> ContactRow | None:
+        email = self.email()
+        partner = self.partner()
+        row = ContactRow(
+            line=self.line,
+            email=email,
+            first_name=self.name("first_name"),
+            last_name=self.name("last_name"),
+            partner=partner,
+            roles=self.role_list(),
+            timezone=self.timezone(),
+            consent=self.consent(),
+            status=self.status(),
+        )
+        return None if self.failed else row
+
+    def email(self) -> str:
+        raw = self.values["email"]
+        if not raw:
+            self.problem("email", "required")
+            return ""
+        try:
+            return normalise_address(raw)
+        except InvalidAddress as exc:
+            self.problem("email", f'"{raw}" is not a valid address: {exc}')
+            return raw
+
+    def name(self, field: str) -> str:
+        value = " ".join(self.values[field].split())
+        if len(value) > MAX_NAME:
+            self.problem(field, f"longer than {MAX_NAME} characters")
+        return value
+
+    def partner(self) -> PartnerFields:
+        name = " ".join(self.values["partner"].split())
+        if not name:
+            self.problem("partner", "required: the partner organisation's name")
+        elif len(name) > 200:
+            self.problem("partner", "longer than 200 characters")
+        extra = {
+            attribute: (self.values.get(column) or "").strip() or None
+            for column, attribute in PARTNER_COLUMNS.items()
+        }
+        # Type and tier are vocabularies (msp, gold); region keeps its case (EMEA, DACH).
+        for attribute in ("type", "tier"):
+            value = extra[attribute]
+            if value:
+                extra[attribute] = value.lower()
+        return PartnerFields(name=name, **extra)
+
+    def role_list(self) -> tuple[str, ...]:
+        slugs = [r.strip().lower() for r in self.values["roles"].split(";") if r.strip()]
+        if not slugs:
+            self.problem("roles", "required: audience slugs separated by ;")
+        unknown = [s for s in slugs if s not in self.roles]
+        for slug in unknown:
+            self.problem("roles", f'unknown role "{slug}" (known: {", ".join(sorted(self.roles))})')
+        return tuple(sorted(set(slugs)))
+
+    def timezone(self) -> str | None:
+        value = self.values.get("timezone") or ""
+        if not value:
+            return None
+        if value not in _known_timezones():
+            self.problem("timezone", f'"{value}" is not an IANA time zone such as Europe/Paris')
+        return value
+
+    def consent(self) -> Consent | None:
+        value = (self.values.get("consent") or "").strip()
+        lowered = value.lower()
+        if not value:
+            return None
+        if lowered in YES:
+            return Consent(given=True)
+        if lowered in NO:
+            return Consent(given=False)
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.problem("consent", f'"{value}" is not yes, no or an ISO 8601 date and time')
+            return None
+        return Consent(given=True, at=moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+    def status(self) -> ContactStatus | None:
+        value = (self.values.get("status") or "").strip().lower()
+        if not value:
+            return None
+        try:
+            return ContactStatus(value)
+        except ValueError:
+            allowed = ", ".join(s.value for s in ContactStatus)
+            self.problem("status", f'"{value}" is not one of: {allowed}')
+            return None
+
+
+def write_contacts_csv(stream: TextIO, records: Iterable[dict[str, str]]) -> int:
+    """Write contact records (EXPORT_COLUMNS keys) as CSV, neutralising formula cells."""
+    writer = csv.writer(stream, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for record in records:
+        writer.writerow([neutralise(record.get(column, "")) for column in EXPORT_COLUMNS])
+        count += 1
+    return count

@@ -1,0 +1,83 @@
+"""An edition's life: start, pick its content, choose its recipients, queue its messages,
+hold, approve, pause, release and cancel it; the message store, the leases that keep one
+process at an edition, and previews.
+"""
+
+from __future__ import annotations
+
+from commhub.editions.leases import (
+    CLAIM_SECONDS,
+    LEASE_SECONDS,
+    acquire_lease,
+    holder_is_dead,
+    new_owner,
+    release_lease,
+    renew_lease,
+)
+from commhub.editions.lifecycle import (
+    Preparation,
+    approve_edition,
+    cancel_edition,
+    edition_detail,
+    editions_to_resume,
+    ensure_prepared,
+    get_edition,
+    list_editions,
+    next_step,
+    pause_edition,
+    prepare_edition,
+    prepare_resend_unknown,
+    recent_edition,
+    release_edition,
+    start_edition,
+    under_way,
+)
+from commhub.editions.message_store import (
+    ClaimedMessage,
+    StatusUpdate,
+    claim_peeked,
+    earliest_retry,
+    mark_in_doubt,
+    peek_batch,
+    record_updates,
+    status_counts,
+)
+from commhub.editions.previews import Preview, preview_edition
+from commhub.editions.recipients import partner_filter_clause
+
+__all__ = [
+    "CLAIM_SECONDS",
+    "LEASE_SECONDS",
+    "ClaimedMessage",
+    "Preparation",
+    "Preview",
+    "StatusUpdate",
+    "acquire_lease",
+    "approve_edition",
+    "cancel_edition",
+    "claim_peeked",
+    "earliest_retry",
+    "edition_detail",
+    "editions_to_resume",
+    "ensure_prepared",
+    "get_edition",
+    "holder_is_dead",
+    "list_editions",
+    "mark_in_doubt",
+    "new_owner",
+    "next_step",
+    "partner_filter_clause",
+    "pause_edition",
+    "peek_batch",
+    "prepare_edition",
+    "prepare_resend_unknown",
+    "preview_edition",
+    "recent_edition",
+    "record_updates",
+    "release_edition",
+    "release_lease",
+    "renew_lease",
+    "start_edition",
+    "status_counts",
+    "under_way",
+]

@@ -1,0 +1,318 @@
+"""Content files: content/**/*.md with YAML front matter, parsed into validated drafts.
+
+Parsing knows nothing of the database except the audience slugs it is given, so every
+problem in every file is found before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Collection
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from commhub.errors import Problem
+from commhub.library.audiences import read_audience_list
+from commhub.library.markdown import render_markdown
+from commhub.store import ContentKind, ContentStatus
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$")
+HASHTAG_PATTERN = re.compile(r"^\w+$")
+DURATION_PATTERN = re.compile(r"^(?:(\d+):)?([0-5]?\d):([0-5]\d)$")
+FRONT_MATTER_FIELDS = frozenset(
+    {
+        "slug", "title", "audiences", "kind", "summary", "url", "video_url", "thumbnail",
+        "duration", "speaker", "hashtags", "key_message", "publish_at", "expires_at",
+        "priority", "status",
+    }
+)  # fmt: skip
+MAX_TITLE = 300
+_Choice = TypeVar("_Choice", ContentKind, ContentStatus)
+MAX_KEY_MESSAGE = 500
+
+
+@dataclass(frozen=True)
+class ContentDraft:
+    """A content item as a file describes it, validated, ready to store."""
+
+    slug: str
+    source_ref: str
+    title: str
+    audiences: tuple[str, ...]
+    kind: ContentKind
+    status: ContentStatus
+    summary: str
+    body_markdown: str
+    body_html: str
+    url: str | None
+    video_url: str | None
+    thumbnail_url: str | None
+    duration_seconds: int | None
+    speaker: str | None
+    hashtags: tuple[str, ...]
+    key_message: str | None
+    publish_at: datetime | None
+    expires_at: datetime | None
+    priority: int
+
+    def digest(self) -> str:
+        """A fingerprint of everything stored, to tell an edited file from an unchanged one."""
+        values = asdict(self)
+        return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def find_content_files(directory: Path) -> list[Path]:
+    """Every Markdown file under directory, in a stable order; hidden paths are skipped."""
+    return sorted(
+        path
+        for path in directory.rglob("*.md")
+        if path.is_file() and not any(part.startswith(".") for part in path.parts)
+    )
+
+
+def parse_content_file(
+    path: Path, root: Path, known_audiences: Collection[str], problems: list[Problem]
+) -> ContentDraft | None:
+    """Parse one file; append every problem found to problems and return None if any."""
+    relative = path.relative_to(root).as_posix()
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.append(Problem(source, "not UTF-8 text"))
+        return None
+    split = _split_front_matter(text)
+    if split is None:
+        problems.append(Problem(source, "no front matter: the file must start with a --- line"))
+        return None
+    header, body = split
+    try:
+        data: Any = yaml.safe_load(header) or {}
+    except ValueError as exc:
+        # PyYAML builds dates itself and raises ValueError for an impossible one (2026-02-30).
+        problems.append(Problem(source, f"front matter holds an impossible date: {exc}"))
+        return None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        # +2: the opening --- is line 1 and YAML counts from zero.
+        line = mark.line + 2 if mark is not None else None
+        problems.append(Problem(source, f"front matter is not valid YAML: {exc}", line=line))
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(source, "front matter must be a mapping of fields"))
+        return None
+    return _FieldReader(source, data, known_audiences, problems).draft(relative, body)
+
+
+def _split_front_matter(text: str) -> tuple[str, str] | None:
+    lines = text.lstrip("\ufeff").splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].strip() == "---":
+            return "".join(lines[1:index]), "".join(lines[index + 1 :]).strip() + "\n"
+    return None
+
+
+class _FieldReader:
+    """Reads typed values out of one file's front matter, recording a Problem per bad field."""
+
+    def __init__(
+        self,
+        source: str,
+        data: dict[str, Any],
+        known_audiences: Collection[str],
+        problems: list[Problem],
+    ) -> None:
+        self.source = source
+        self.data = data
+        self.known_audiences = known_audiences
+        self.problems = problems
+        self.failed = False
+
+    def problem(self, field: str, message: str) -> None:
+        self.problems.append(Problem(self.source, message, field))
+        self.failed = True
+
+    def draft(self, relative: str, body: str) -> ContentDraft | None:
+        for field in sorted(map(str, set(self.data) - FRONT_MATTER_FIELDS)):
+            self.problem(field, "unknown field")
+        kind = self.choice("kind", ContentKind, ContentKind.ARTICLE)
+        video_url = self.url("video_url")
+        publish_at, expires_at = self.moment("publish_at"), self.moment("expires_at")
+        if kind is ContentKind.VIDEO and not video_url:
+            self.problem("video_url", "required for a video")
+        if publish_at and expires_at and expires_at <= publish_at:
+            self.problem("expires_at", "must be after publish_at")
+        draft = ContentDraft(
+            slug=self.slug(relative),
+            source_ref=relative,
+            title=self.text("title", required=True, limit=MAX_TITLE) or "",
+            audiences=self.audiences(),
+            kind=kind,
+            status=self.choice("status", ContentStatus, ContentStatus.PUBLISHED),
+            summary=self.text("summary") or "",
+            body_markdown=body,
+            body_html="",
+            url=self.url("url"),
+            video_url=video_url,
+            thumbnail_url=self.url("thumbnail"),
+            duration_seconds=self.duration(),
+            speaker=self.text("speaker", limit=200),
+            hashtags=self.hashtags(),
+            key_message=self.text("key_message", limit=MAX_KEY_MESSAGE),
+            publish_at=publish_at,
+            expires_at=expires_at,
+            priority=self.integer("priority", default=0),
+        )
+        if self.failed:
+            return None
+        return replace(draft, body_html=render_markdown(body))
+
+    def slug(self, relative: str) -> str:
+        raw = self.data.get("slug")
+        slug = relative.removesuffix(".md") if raw is None else str(raw).strip()
+        if not SLUG_PATTERN.match(slug):
+            self.problem(
+                "slug", f'"{slug}" is not a slug (lowercase a-z, 0-9, - and _, parts joined by /)'
+            )
+        return slug
+
+    def text(self, field: str, *, required: bool = False, limit: int | None = None) -> str | None:
+        value = self.data.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.problem(field, "required")
+            return None
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            self.problem(field, "must be text")
+            return None
+        text = " ".join(str(value).split()) if field != "summary" else str(value).strip()
+        if limit is not None and len(text) > limit:
+            self.problem(field, f"longer than {limit} characters")
+        return text
+
+    def audiences(self) -> tuple[str, ...]:
+        value = self.data.get("audiences")
+        if value in (None, "", []):
+            self.problem("audiences", "required: a list of audience slugs")
+            return ()
+        slugs, problems = read_audience_list(value, self.known_audiences)
+        for message in problems:
+            self.problem("audiences", message)
+        return slugs
+
+    def choice(self, field: str, kind: type[_Choice], default: _Choice) -> _Choice:
+        value = self.data.get(field)
+        if value is None:
+            return default
+        try:
+            return kind(str(value).strip().lower())
+        except ValueError:
+            allowed = ", ".join(m.value for m in kind)
+            self.problem(field, f'"{value}" is not one of: {allowed}')
+            return default
+
+    def url(self, field: str) -> str | None:
+        value = self.text(field, limit=2000)
+        # No quotes, angle brackets or backslashes: a URL lands in HTML attributes unescaped
+        # by some email tooling, and no real URL needs them unencoded.
+        if value is not None and not re.match(
+            r"^https?://[^\s/$.?#\"'<>\\][^\s\"'<>\\]*$", value, re.I
+        ):
+            self.problem(field, f'not an http(s) URL: "{value}"')
+        return value
+
+    def duration(self) -> int | None:
+        value = self.data.get("duration")
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        match = DURATION_PATTERN.match(str(value).strip())
+        if not match:
+            self.problem("duration", f'"{value}" is not mm:ss, h:mm:ss or a number of seconds')
+            return None
+        hours, minutes, seconds = (int(part or 0) for part in match.groups())
+        return hours * 3600 + minutes * 60 + seconds
+
+    def hashtags(self) -> tuple[str, ...]:
+        value = self.data.get("hashtags")
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = value.split()
+        if not isinstance(value, list):
+            self.problem("hashtags", "must be a list of words")
+            return ()
+        tags = [str(v).strip().lstrip("#") for v in value]
+        for tag in tags:
+            if not HASHTAG_PATTERN.match(tag):
+                self.problem("hashtags", f'"{tag}" is not a single word')
+        return tuple(dict.fromkeys(tags))
+
+    def moment(self, field: str) -> datetime | None:
+        value = self.data.get(field)
+        if value is None or value == "":
+            return None
+        parsed = _to_utc(value)
+        if parsed is None:
+            self.problem(field, f'not a date: "{value}" (use 2026-11-03 or 2026-11-03T09:00Z)')
+        return parsed
+
+    def integer(self, field: str, default: int) -> int:
+        value = self.data.get(field, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            try:
+                return int(str(value).strip())
+            except ValueError:
+                self.problem(field, f'"{value}" is not a whole number')
+                return default
+        return value
+
+
+def _to_utc(value: object) -> datetime | None:
+    """A front-matter date as UTC: dates mean midnight UTC, times without an offset mean UTC."""
+    moment: datetime
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time.min)
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("z", "Z"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_library(
+    root: Path, known_audiences: Collection[str], progress: Callable[[int], None] | None = None
+) -> tuple[list[ContentDraft], list[Problem]]:
+    """Parse every content file under root; returns the drafts and every problem found."""
+    problems: list[Problem] = []
+    drafts: list[ContentDraft] = []
+    first_file_for_slug: dict[str, str] = {}
+    for path in find_content_files(root):
+        draft = parse_content_file(path, root, known_audiences, problems)
+        if progress is not None:
+            progress(1)
+        if draft is None:
+            continue
+        if draft.slug in first_file_for_slug:
+            other = first_file_for_slug[draft.slug]
+            problems.append(
+                Problem(str(path), f'slug "{draft.slug}" is also used by {other}', "slug")
+            )
+            continue
+        first_file_for_slug[draft.slug] = str(path)
+        drafts.append(draft)
+    return drafts, problems

@@ -1,0 +1,71 @@
+"""Alerts: things that need a person, raised by the system, listed until someone resolves them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from commhub.store.db import rowcount
+from commhub.store.models import Alert
+
+# The kinds of alert commhub raises about editions.
+APPROVAL_ALERT = "approval_needed"
+PAUSE_ALERT = "edition_paused"
+DOUBT_ALERT = "messages_in_doubt"
+MISSED_ALERT = "edition_missed"  # found past its grace: not sent
+WAITING_ALERT = "edition_waiting"  # due while the series' previous edition is under way
+PREPARE_ALERT = "edition_not_prepared"  # its content or messages could not be made
+PLAN_ALERT = "series_not_planned"  # its schedule cannot be worked out (a holiday too long)
+
+
+def raise_alert(
+    session: Session,
+    kind: str,
+    subject: str,
+    message: str,
+    now: datetime,
+    edition_id: int | None = None,
+) -> Alert:
+    """Record an alert; an identical open alert is not raised twice."""
+    existing = session.scalar(
+        select(Alert).where(
+            Alert.kind == kind,
+            Alert.edition_id == edition_id
+            if edition_id is not None
+            else Alert.edition_id.is_(None),
+            Alert.message == message,
+            Alert.resolved_at.is_(None),
+        )
+    )
+    if existing is not None:
+        return existing
+    alert = Alert(
+        kind=kind, subject=_fit(subject, 300), message=message, edition_id=edition_id, raised_at=now
+    )
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def resolve_alerts(session: Session, edition_id: int, now: datetime, kinds: tuple[str, ...]) -> int:
+    """Mark an edition's open alerts of these kinds resolved; returns how many."""
+    result = session.execute(
+        update(Alert)
+        .where(Alert.edition_id == edition_id, Alert.kind.in_(kinds), Alert.resolved_at.is_(None))
+        .values(resolved_at=now)
+    )
+    return rowcount(result)
+
+
+def list_alerts(session: Session, include_resolved: bool = False) -> list[Alert]:
+    """Alerts, newest first; only the open ones unless include_resolved."""
+    query = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc())
+    if not include_resolved:
+        query = query.where(Alert.resolved_at.is_(None))
+    return list(session.scalars(query))

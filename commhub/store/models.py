@@ -1,0 +1,579 @@
+"""The ORM objects. No behaviour beyond invariants; the domain modules hold the rules."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from commhub.store.db import Base, utcnow
+
+# BIGINT on PostgreSQL for the tables that grow by the million; SQLite only autoincrements
+# an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _enum(cls: type[enum.StrEnum], length: int = 20) -> Enum:
+    # Kept as plain strings (no native ENUM type): adding a value is a code change, not DDL.
+    return Enum(
+        cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class ContactStatus(enum.StrEnum):
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+
+
+class ContentKind(enum.StrEnum):
+    ARTICLE = "article"
+    VIDEO = "video"
+    ANNOUNCEMENT = "announcement"
+    EVENT = "event"
+
+
+class ContentStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+class ContentSource(enum.StrEnum):
+    FILE = "file"
+    UI = "ui"
+    FEED = "feed"
+
+
+class Channel(enum.StrEnum):
+    NEWSLETTER = "newsletter"
+    VIDEO_DIGEST = "video_digest"
+    SOCIAL = "social"
+    FEED = "feed"
+
+
+class EditionState(enum.StrEnum):
+    PLANNED = "planned"
+    HELD = "held"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+    # Nothing new for any role set: no email went out, and the edition says why.
+    EMPTY = "empty"
+
+
+class MessageStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    # Never handed to a backend: the contact may not be sent to (skip_reason says why).
+    SKIPPED = "skipped"
+
+
+class SkipReason(enum.StrEnum):
+    """Why a contact of an edition's audience gets no message."""
+
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    NO_CONSENT = "no_consent"
+    OPTED_OUT = "opted_out"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"  # the edition was cancelled before this message went out
+
+
+class UserRole(enum.StrEnum):
+    ADMIN = "admin"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+
+def email_key(address: str) -> str:
+    """The form an address is unique in: case-insensitive, whitespace-free."""
+    return address.strip().lower()
+
+
+def name_key(name: str) -> str:
+    """The form a partner name is unique in: case and spacing do not make a new partner."""
+    return " ".join(name.split()).casefold()
+
+
+contact_roles = Table(
+    "contact_roles",
+    Base.metadata,
+    Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("audience_id", ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_contact_roles_audience_id", "audience_id"),
+)
+
+content_item_audiences = Table(
+    "content_item_audiences",
+    Base.metadata,
+    Column("content_item_id", ForeignKey("content_items.id", ondelete="CASCADE"), primary_key=True),
+    Column("audience_id", ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_content_item_audiences_audience_id", "audience_id"),
+)
+
+series_audiences = Table(
+    "series_audiences",
+    Base.metadata,
+    Column("series_id", ForeignKey("series.id", ondelete="CASCADE"), primary_key=True),
+    Column("audience_id", ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Audience(Base):
+    __tablename__ = "audiences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[list[str]] = mapped_column(default=list)
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str | None] = mapped_column(String(40))
+    tier: Mapped[str | None] = mapped_column(String(40))
+    region: Mapped[str | None] = mapped_column(String(60))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    contacts: Mapped[list[Contact]] = relationship(back_populates="partner")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="RESTRICT"), index=True
+    )
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[ContactStatus] = mapped_column(
+        _enum(ContactStatus), default=ContactStatus.ACTIVE, index=True
+    )
+    # Consent is evidence: when, how it was collected, and which wording the person saw.
+    consent_at: Mapped[datetime | None]
+    consent_source: Mapped[str | None] = mapped_column(String(40))
+    consent_wording: Mapped[str | None] = mapped_column(String(40))
+    opted_out_channels: Mapped[list[str]] = mapped_column(default=list)
+    paused_until: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    partner: Mapped[Partner | None] = relationship(back_populates="contacts")
+    roles: Mapped[list[Audience]] = relationship(secondary=contact_roles, order_by=Audience.slug)
+
+    @validates("email")
+    def _keep_email_key(self, _key: str, value: str) -> str:
+        self.email_key = email_key(value)
+        return value
+
+
+class KeyMessage(Base):
+    """A sentence the programme wants remembered; items that carry it count as exposures."""
+
+    __tablename__ = "key_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(500), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContentItem(Base):
+    __tablename__ = "content_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body_markdown: Mapped[str] = mapped_column(Text, default="")
+    # Rendered and sanitised once on the way in; templates never render Markdown.
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[ContentKind] = mapped_column(_enum(ContentKind))
+    key_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("key_messages.id", ondelete="SET NULL"), index=True
+    )
+    url: Mapped[str | None] = mapped_column(String(2000))
+    video_url: Mapped[str | None] = mapped_column(String(2000))
+    thumbnail_url: Mapped[str | None] = mapped_column(String(2000))
+    duration_seconds: Mapped[int | None]
+    speaker: Mapped[str | None] = mapped_column(String(200))
+    hashtags: Mapped[list[str]] = mapped_column(default=list)
+    publish_at: Mapped[datetime | None] = mapped_column(index=True)
+    expires_at: Mapped[datetime | None]
+    priority: Mapped[int] = mapped_column(default=0)
+    status: Mapped[ContentStatus] = mapped_column(
+        _enum(ContentStatus), default=ContentStatus.PUBLISHED
+    )
+    source: Mapped[ContentSource] = mapped_column(_enum(ContentSource))
+    source_ref: Mapped[str | None] = mapped_column(String(2000))
+    # Digest of everything imported, so that re-importing an unchanged file writes nothing.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    audiences: Mapped[list[Audience]] = relationship(
+        secondary=content_item_audiences, order_by=Audience.slug
+    )
+    key_message: Mapped[KeyMessage | None] = relationship()
+
+
+class Shift(enum.StrEnum):
+    """Where a send date that is not a business day moves."""
+
+    NONE = "none"
+    PREVIOUS = "previous"  # the business day before
+    NEXT = "next"  # the business day after
+
+
+class Series(Base):
+    """A channel on a cadence: what it serves, how it looks, when it runs."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    all_audiences: Mapped[bool] = mapped_column(default=False)
+    cadence: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))
+    from_address: Mapped[str] = mapped_column(String(400))
+    reply_to: Mapped[str | None] = mapped_column(String(400))
+    template: Mapped[str | None] = mapped_column(String(200))
+    max_items: Mapped[int | None]
+    partner_filter: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    # When it runs, beyond the cadence: the first day, the business-day rule, per-contact
+    # local time, and how late a missed edition may still go out.
+    start_date: Mapped[date | None]
+    shift: Mapped[Shift] = mapped_column(_enum(Shift), default=Shift.NONE, server_default="none")
+    holiday_country: Mapped[str | None] = mapped_column(String(16))
+    company_days: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    local_time: Mapped[bool] = mapped_column(default=False, server_default=false())
+    grace_minutes: Mapped[int] = mapped_column(default=360, server_default="360")
+    # The rule of seven: prefer items whose key message the audience has seen less, and
+    # leave out of a contact's email the key messages they saw seven times in three formats.
+    rule_of_seven: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Planned editions exist as rows up to here, computed from the schedule plan_key digests.
+    planned_through: Mapped[datetime | None] = mapped_column(index=True)
+    plan_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    audiences: Mapped[list[Audience]] = relationship(
+        secondary=series_audiences, order_by=Audience.slug
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    @validates("email")
+    def _keep_email_key(self, _key: str, value: str) -> str:
+        self.email_key = email_key(value)
+        return value
+
+
+def _planned_at(context: Any) -> datetime:
+    """An edition with no due time of its own is due when it is planned."""
+    planned: datetime = context.get_current_parameters()["planned_at"]
+    return planned
+
+
+# Started and not finished. A planned edition paused by a person before its date has not
+# started: it does not stop the series' other editions.
+ACTIVE_EDITION_STATES = "state IN ('sending', 'paused', 'held') AND started_at IS NOT NULL"
+
+
+class Edition(Base):
+    """One dated run of a series."""
+
+    __tablename__ = "editions"
+    __table_args__ = (
+        UniqueConstraint("series_id", "planned_at"),
+        # At most one edition of a series under way: two at once would carry the same items.
+        Index(
+            "uq_editions_series_id_active",
+            "series_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_EDITION_STATES),
+            postgresql_where=text(ACTIVE_EDITION_STATES),
+        ),
+        # The scheduler's question: which planned editions are due?
+        Index("ix_editions_state_due_at", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    # The cadence's date and time in the series' zone; the calendar shows this.
+    planned_at: Mapped[datetime]
+    # When the scheduler starts it: planned_at, or earlier for a series sent at local time
+    # (its first wave is where the day starts first).
+    due_at: Mapped[datetime] = mapped_column(default=_planned_at)
+    state: Mapped[EditionState] = mapped_column(_enum(EditionState), default=EditionState.PLANNED)
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # Set when content is picked and messages are queued; the edition is frozen from then on.
+    prepared_at: Mapped[datetime | None]
+    recipient_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Why the edition is held, paused or empty, in words for the person who has to act.
+    state_reason: Mapped[str | None] = mapped_column(String(500))
+    # The process sending the edition, and until when its claim holds without a heartbeat.
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    # Why role sets got nothing, and other facts a person reading the edition wants to see.
+    notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    series: Mapped[Series] = relationship()
+
+
+class Message(Base):
+    """One edition delivered to one contact over one channel: exactly once."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("edition_id", "contact_id", "channel"),
+        # next_recipients walks an edition's queue in id order.
+        Index("ix_messages_edition_status_id", "edition_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    role_set: Mapped[str] = mapped_column(String(400))
+    # Which of the role set's renders: "" for its full content, or what was left out of it
+    # for this contact ("without:12,15", the item ids), under the series' rule of seven.
+    variant: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    status: Mapped[MessageStatus] = mapped_column(
+        _enum(MessageStatus), default=MessageStatus.QUEUED
+    )
+    skip_reason: Mapped[SkipReason | None] = mapped_column(_enum(SkipReason))
+    attempts: Mapped[int] = mapped_column(default=0)
+    # A transient failure waits until then before the next attempt.
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Event(Base):
+    """Something that happened to a message, an item or a contact, as it was recorded."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_contact_occurred", "contact_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE")
+    )
+    content_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("content_items.id", ondelete="SET NULL")
+    )
+    format: Mapped[str | None] = mapped_column(String(16))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The provider's id for the event, so that a resent webhook batch changes nothing.
+    provider_event_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Alert(Base):
+    """Something that needs a person: raised by the system, resolved by someone."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text)
+    edition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), index=True
+    )
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class EditionItem(Base):
+    """An item an edition carried to an audience: the record that stops repeats."""
+
+    __tablename__ = "edition_items"
+    __table_args__ = (Index("ix_edition_items_audience_item", "audience_id", "content_item_id"),)
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    audience_id: Mapped[int] = mapped_column(
+        ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_item_id: Mapped[int] = mapped_column(
+        ForeignKey("content_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int]
+
+
+class EditionLink(Base):
+    """A link of an edition: the click endpoint redirects only to the URL stored here."""
+
+    __tablename__ = "edition_links"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    link_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    content_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("content_items.id", ondelete="SET NULL")
+    )
+    # None for an item without a page: it still has a link id for its relevance votes.
+    url: Mapped[str | None] = mapped_column(String(2000))
+
+
+class EditionRender(Base):
+    """An edition compiled for one role set (and variant): subject, HTML and text with
+    placeholders."""
+
+    __tablename__ = "edition_renders"
+    __table_args__ = (UniqueConstraint("edition_id", "role_set", "variant"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    role_set: Mapped[str] = mapped_column(String(400))
+    # "" for the role set's full content; otherwise the items left out ("without:12,15").
+    variant: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    subject: Mapped[str] = mapped_column(String(1000))
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    # The edition's links this role set's message carries: the only ones its tokens may use.
+    link_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CalendarFeed(Base):
+    """A subscribable iCalendar URL for the team: its token names this row, so revoking the
+    row kills the URL without touching the secret keys."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The random name its URL's token signs.
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class Exposure(Base):
+    """A human signal that a contact saw a key message in a format: at most one per
+    (contact, key message, source), where the source is a message, a feed item or a post."""
+
+    __tablename__ = "exposures"
+    __table_args__ = (UniqueConstraint("contact_id", "key_message_id", "source_kind", "source_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    key_message_id: Mapped[int] = mapped_column(
+        ForeignKey("key_messages.id", ondelete="CASCADE"), index=True
+    )
+    format: Mapped[str] = mapped_column(String(16))  # email, video, social, rss
+    source_kind: Mapped[str] = mapped_column(String(16))  # message, feed_item, post
+    source_id: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime]
+
+
+class ExposureTally(Base):
+    """How often a contact has seen a key message, by format: kept up to date as exposures
+    are recorded, never recomputed from every event."""
+
+    __tablename__ = "exposure_tallies"
+
+    contact_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    key_message_id: Mapped[int] = mapped_column(
+        ForeignKey("key_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    email: Mapped[int] = mapped_column(default=0, server_default="0")
+    video: Mapped[int] = mapped_column(default=0, server_default="0")
+    social: Mapped[int] = mapped_column(default=0, server_default="0")
+    rss: Mapped[int] = mapped_column(default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Suppression(Base):
+    """An address that must never be sent to or stored again, kept only as a hash: what is
+    left of a contact erased at their request."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

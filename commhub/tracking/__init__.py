@@ -1,0 +1,85 @@
+"""Tracking: what comes back from a message. Opens, clicks and votes, unsubscribes and
+preferences, exposures and the rule of seven, provider events and the webhook verifier,
+complaint rates.
+"""
+
+from __future__ import annotations
+
+from commhub.tracking.complaints import (
+    ALERT_RATE,
+    HOLD_RATE,
+    WINDOW,
+    edition_rates,
+    hold_reason,
+    recent_rate,
+)
+from commhub.tracking.exposures import (
+    FORMATS,
+    SEVEN,
+    THREE,
+    KeyMessageReach,
+    exposures_in_total,
+    reach_report,
+    seen_enough,
+)
+from commhub.tracking.preferences import (
+    CHANNEL_CHOICES,
+    PAUSES,
+    PreferencesError,
+    current_preferences,
+    role_choices,
+    save_preferences,
+)
+from commhub.tracking.provider_events import record_events
+from commhub.tracking.sendgrid_webhook import WebhookKeyError, WebhookVerifier
+from commhub.tracking.signals import (
+    DEFAULT_PROXIES,
+    MailProxies,
+    record_click,
+    record_open,
+    record_vote,
+)
+from commhub.tracking.subscriptions import (
+    MessageOwner,
+    find_message,
+    link_target,
+    masked,
+    unsubscribe,
+    web_version,
+)
+
+__all__ = [
+    "ALERT_RATE",
+    "CHANNEL_CHOICES",
+    "DEFAULT_PROXIES",
+    "FORMATS",
+    "HOLD_RATE",
+    "PAUSES",
+    "SEVEN",
+    "THREE",
+    "WINDOW",
+    "KeyMessageReach",
+    "MailProxies",
+    "MessageOwner",
+    "PreferencesError",
+    "WebhookKeyError",
+    "WebhookVerifier",
+    "current_preferences",
+    "edition_rates",
+    "exposures_in_total",
+    "find_message",
+    "hold_reason",
+    "link_target",
+    "masked",
+    "reach_report",
+    "recent_rate",
+    "record_click",
+    "record_events",
+    "record_open",
+    "record_vote",
+    "role_choices",
+    "save_preferences",
+    "seen_enough",
+    "unsubscribe",
+    "web_version",
+]

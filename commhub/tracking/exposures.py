@@ -1,0 +1,246 @@
+"""Exposures and the rule of seven: who has seen which key message, how often, in which formats.
+
+An exposure is a human signal that a contact saw an item's key message in a format (email,
+video, social, rss): at most one per (contact, key message, source), so an email opened five
+times is one exposure. Each new exposure bumps the contact's tally for that key message in
+the same transaction; reports read the tallies and never recount events.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple, cast
+
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, select, union
+from sqlalchemy.orm import Session
+
+from commhub.store import (
+    Audience,
+    BulkInsert,
+    ContentItem,
+    EditionItem,
+    EditionLink,
+    EditionRender,
+    Exposure,
+    ExposureTally,
+    KeyMessage,
+    Message,
+    MessageStatus,
+    role_set_includes,
+)
+
+FORMATS = ("email", "video", "social", "rss")
+SEVEN = 7  # exposures before a message sticks
+THREE = 3  # formats they should come through
+EXPOSURES = cast(Table, Exposure.__table__)
+TALLIES = cast(Table, ExposureTally.__table__)
+# Only the exposures not recorded before come back, so only they bump a tally.
+_NEW_EXPOSURES = BulkInsert(
+    EXPOSURES,
+    ("contact_id", "key_message_id", "format", "source_kind", "source_id", "occurred_at"),
+    "ON CONFLICT (contact_id, key_message_id, source_kind, source_id) DO NOTHING",
+    returning=("contact_id", "key_message_id", "format"),
+    order_by=("contact_id", "key_message_id", "source_kind", "source_id"),
+)
+_BUMP_TALLIES = {
+    fmt: BulkInsert(
+        TALLIES,
+        ("contact_id", "key_message_id", fmt, "updated_at"),
+        f"ON CONFLICT (contact_id, key_message_id) DO UPDATE SET {fmt} = "
+        f"{TALLIES.name}.{fmt} + excluded.{fmt}, updated_at = excluded.updated_at",
+        order_by=("contact_id", "key_message_id"),
+    )
+    for fmt in FORMATS
+}
+
+
+class Seen(NamedTuple):
+    """One exposure to record: a contact saw a key message in a format, through a source."""
+
+    contact_id: int
+    key_message_id: int
+    format: str
+    source_kind: str  # message, feed_item, post
+    source_id: int
+    occurred_at: datetime
+
+
+def record_exposures(
+    session: Session,
+    contact_id: int,
+    key_message_ids: Iterable[int],
+    fmt: str,
+    source_kind: str,
+    source_id: int,
+    now: datetime,
+) -> int:
+    """Record the exposures not recorded before and bump their tallies; how many were new."""
+    return record_seen(
+        session,
+        [Seen(contact_id, key_id, fmt, source_kind, source_id, now) for key_id in key_message_ids],
+        now,
+    )
+
+
+def record_seen(session: Session, seen: Iterable[Seen], now: datetime) -> int:
+    """Record, in a few statements whatever their number, the exposures not recorded before,
+    and bump their tallies; how many were new.
+
+    Exposures go in with ON CONFLICT DO NOTHING ... RETURNING, so only the new ones bump a
+    tally, and a batch recorded twice (or two processes recording the same open) counts once.
+    """
+    unique: dict[tuple[int, int, str, int], Seen] = {}
+    for exposure in seen:
+        if exposure.format not in FORMATS:
+            raise ValueError(f"unknown format {exposure.format!r} (known: {', '.join(FORMATS)})")
+        contact_id, key_id, _fmt, source_kind, source_id, _at = exposure
+        unique.setdefault((contact_id, key_id, source_kind, source_id), exposure)
+    if not unique:
+        return 0
+    new = _NEW_EXPOSURES(session, [unique[key] for key in sorted(unique)])
+    bumps = Counter(new)
+    for fmt in FORMATS:
+        # In key order, so that two processes bumping the same tallies cannot deadlock; one
+        # row per tally, as one upsert statement may not touch a row twice.
+        rows = [
+            (contact_id, key_id, count, now)
+            for (contact_id, key_id, row_fmt), count in sorted(bumps.items())
+            if row_fmt == fmt
+        ]
+        _BUMP_TALLIES[fmt](session, rows)
+    return len(new)
+
+
+def key_messages_of_message(
+    session: Session, edition_id: int, role_set: str, variant: str = ""
+) -> list[int]:
+    """The key messages of the items a message carried (its role set's render, the variant
+    the message names: "" is the role set's full content)."""
+    link_ids = session.scalar(
+        select(EditionRender.link_ids).where(
+            EditionRender.edition_id == edition_id,
+            EditionRender.role_set == role_set,
+            EditionRender.variant == variant,
+        )
+    )
+    return key_messages_of_links(session, edition_id, link_ids or ())
+
+
+def key_messages_of_links(session: Session, edition_id: int, link_ids: Iterable[int]) -> list[int]:
+    """The key messages of the items behind these links of an edition."""
+    wanted = sorted(link_ids)
+    if not wanted:
+        return []
+    found = session.connection().execute(
+        _KEY_MESSAGES_OF_LINKS, {"edition_id": edition_id, "links": wanted}
+    )
+    return [key_id for (key_id,) in found if key_id is not None]
+
+
+# Built once, and run on the session's connection (Core, without the ORM's overhead): the
+# open pixel runs it on every request.
+_KEY_MESSAGES_OF_LINKS = (
+    select(ContentItem.key_message_id)
+    .join(EditionLink, EditionLink.content_item_id == ContentItem.id)
+    .where(
+        EditionLink.edition_id == bindparam("edition_id"),
+        EditionLink.link_id.in_(bindparam("links", expanding=True)),
+        ContentItem.key_message_id.is_not(None),
+    )
+    .distinct()
+)
+
+
+_TALLY_FORMATS = (ExposureTally.email, ExposureTally.video, ExposureTally.social, ExposureTally.rss)
+
+
+def exposures_in_total() -> ColumnElement[int]:
+    """SQL: a tally's exposures, all formats together."""
+    email, video, social, rss = _TALLY_FORMATS
+    return email + video + social + rss
+
+
+def formats_seen_in() -> ColumnElement[int]:
+    """SQL: in how many formats a tally's contact has seen its key message."""
+    email, video, social, rss = (case((count > 0, 1), else_=0) for count in _TALLY_FORMATS)
+    return email + video + social + rss
+
+
+def seen_enough(session: Session, key_message_ids: Iterable[int]) -> dict[int, frozenset[int]]:
+    """Contact id -> which of these key messages the contact has seen seven times or more
+    across three formats or more (the rule of seven met), in one query."""
+    wanted = sorted(set(key_message_ids))
+    if not wanted:
+        return {}
+    found: dict[int, set[int]] = defaultdict(set)
+    for contact_id, key_message_id in session.execute(
+        select(ExposureTally.contact_id, ExposureTally.key_message_id).where(
+            ExposureTally.key_message_id.in_(wanted),
+            exposures_in_total() >= SEVEN,
+            formats_seen_in() >= THREE,
+        )
+    ):
+        found[contact_id].add(key_message_id)
+    return {contact_id: frozenset(keys) for contact_id, keys in found.items()}
+
+
+@dataclass
+class KeyMessageReach:
+    """How far one key message got: of the contacts it was sent to, how many saw it how
+    often and in how many formats."""
+
+    key_message: str
+    targeted: int
+    by_exposures: Counter[int] = field(default_factory=Counter)  # 1..7 (7 means 7 or more)
+    by_formats: Counter[int] = field(default_factory=Counter)  # 1..3 (3 means 3 or more)
+    seven_across_three: int = 0
+
+    @property
+    def share(self) -> float:
+        """The share of targeted contacts at seven exposures across three formats."""
+        return self.seven_across_three / self.targeted if self.targeted else 0.0
+
+
+def reach_report(session: Session) -> list[KeyMessageReach]:
+    """Per key message: targeted contacts, exposures 1..7+, formats 1..3+, seven across three."""
+    targeted = _targeted(session)
+    reports = {
+        key_id: KeyMessageReach(text, targeted.get(key_id, 0))
+        for key_id, text in session.execute(select(KeyMessage.id, KeyMessage.text))
+    }
+    for tally in session.scalars(select(ExposureTally)):
+        report = reports[tally.key_message_id]
+        counts = [getattr(tally, fmt) for fmt in FORMATS]
+        total, formats = sum(counts), sum(1 for n in counts if n)
+        if total:
+            report.by_exposures[min(total, SEVEN)] += 1
+            report.by_formats[min(formats, THREE)] += 1
+        if total >= SEVEN and formats >= THREE:
+            report.seven_across_three += 1
+    return sorted(reports.values(), key=lambda r: r.key_message)
+
+
+def _targeted(session: Session) -> dict[int, int]:
+    """Per key message, the contacts it was meant for: those sent a message that carried an
+    item with the key message to one of their roles (a message's role set is its audience
+    slugs, comma-separated), and those who met it in another format, or earlier, and so
+    have a tally (a contact whose email left it out, having seen it enough, stays counted)."""
+    in_role_set = role_set_includes(Audience.slug)
+    by_email = (
+        select(ContentItem.key_message_id.label("key_id"), Message.contact_id.label("contact_id"))
+        .join(EditionItem, EditionItem.content_item_id == ContentItem.id)
+        .join(Audience, Audience.id == EditionItem.audience_id)
+        .join(Message, Message.edition_id == EditionItem.edition_id)
+        .where(
+            ContentItem.key_message_id.is_not(None),
+            Message.status == MessageStatus.SENT,
+            in_role_set,
+        )
+    )
+    tallied = select(ExposureTally.key_message_id, ExposureTally.contact_id)
+    either = union(by_email, tallied).subquery()  # UNION: each contact once per key message
+    rows = session.execute(select(either.c.key_id, func.count()).group_by(either.c.key_id))
+    return {int(key_id or 0): int(count) for key_id, count in rows}

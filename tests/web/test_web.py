@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from commhub.store import schema
+from commhub.web import create_app
+from commhub.wiring import Runtime, build_runtime
+from tests.conftest import make_settings
+
+
+def test_healthz_reports_the_database(runtime: Runtime) -> None:
+    client = create_app(runtime=runtime).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["database"]["status"] == "ok"
+    assert body["database"]["revision"] == schema.head_revision()
+    assert body["database"]["backend"] == runtime.engine.dialect.name
+
+
+def test_healthz_is_503_when_the_schema_is_missing(runtime: Runtime) -> None:
+    schema.downgrade(runtime.engine, "base")
+    response = create_app(runtime=runtime).test_client().get("/healthz")
+    assert response.status_code == 503
+    assert (
+        response.get_json()["database"]["detail"]
+        == "schema is behind this code: run `commhub init`"
+    )
+
+
+def test_home_page_has_a_helpful_empty_state(runtime: Runtime) -> None:
+    page = create_app(runtime=runtime).test_client().get("/").get_data(as_text=True)
+    assert "Nothing here yet" in page
+    assert "commhub content import" in page
+
+
+def test_unknown_paths_render_the_error_page(runtime: Runtime) -> None:
+    client = create_app(runtime=runtime).test_client()
+    assert "404 Not Found" in client.get("/nope").get_data(as_text=True)
+    api = client.get("/api/nope")
+    assert api.status_code == 404
+    assert api.headers["Content-Type"] == "application/problem+json"
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    # Port 1 on loopback: nothing listens, so the connection is refused at once.
+    unreachable = build_runtime(
+        make_settings(tmp_path, "postgresql+psycopg://postgres@127.0.0.1:1/commhub")
+    )
+    response = create_app(runtime=unreachable).test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "error"
+    assert body["database"]["detail"]
+    unreachable.close()
+
+
+def test_an_https_base_url_marks_cookies_secure(tmp_path: Path) -> None:
+    plain = make_settings(tmp_path)
+    assert not create_app(plain).config["SESSION_COOKIE_SECURE"]
+    secure = replace(plain, base_url="https://partners.example.com")
+    assert create_app(secure).config["SESSION_COOKIE_SECURE"]

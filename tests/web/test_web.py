@@ -3,6 +3,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+from flask.testing import FlaskClient
+
+from commhub.errors import Conflict, EditionUnderWay, InvalidInput, NotFound, Problem
 from commhub.store import schema
 from commhub.web import create_app
 from commhub.wiring import Runtime, build_runtime
@@ -62,3 +66,44 @@ def test_an_https_base_url_marks_cookies_secure(tmp_path: Path) -> None:
     assert not create_app(plain).config["SESSION_COOKIE_SECURE"]
     secure = replace(plain, base_url="https://partners.example.com")
     assert create_app(secure).config["SESSION_COOKIE_SECURE"]
+
+
+def _app_raising(runtime: Runtime, error: Exception) -> FlaskClient:
+    app = create_app(runtime=runtime)
+
+    def view() -> str:
+        raise error
+
+    app.add_url_rule("/api/raises", "raises", view)
+    app.add_url_rule("/raises", "raises_html", view)
+    return app.test_client()
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "title"),
+    [
+        (NotFound("no edition 7"), 404, "Not Found"),
+        (Conflict("edition 7 is sent already"), 409, "Conflict"),
+        (EditionUnderWay("edition 7 is held"), 409, "Conflict"),
+        (InvalidInput([Problem("--role-set", "nope")]), 422, "Unprocessable Entity"),
+    ],
+)
+def test_the_domains_refusals_are_answered_as_problem_details(
+    runtime: Runtime, error: Exception, status: int, title: str
+) -> None:
+    client = _app_raising(runtime, error)
+    response = client.get("/api/raises")
+    assert response.status_code == status
+    assert response.content_type == "application/problem+json"
+    assert response.get_json() == {
+        "type": "about:blank", "title": title, "status": status, "detail": str(error),
+    }  # fmt: skip
+    page = client.get("/raises")
+    assert page.status_code == status
+    assert str(error) in page.get_data(as_text=True)
+
+
+def test_an_unexpected_error_is_still_a_500(runtime: Runtime) -> None:
+    client = _app_raising(runtime, RuntimeError("a bug"))
+    client.application.testing = False  # a bug propagates in testing mode
+    assert client.get("/api/raises").status_code == 500

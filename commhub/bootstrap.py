@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from commhub.actions import Action, NextStep
 from commhub.errors import DatabaseNotReady
 from commhub.library import load_audiences, sync_audiences
 from commhub.resources import audiences_dir
@@ -41,5 +42,5 @@ def require_current_schema(runtime: Runtime) -> None:
     if current != head_revision():
         state = "is empty" if current is None else f"is at schema {current}"
         raise DatabaseNotReady(
-            f"the database {state}, this code needs {head_revision()}: run `commhub init`"
+            f"the database {state}, this code needs {head_revision()}", [NextStep(Action.INIT)]
         )

@@ -8,20 +8,25 @@
     │   ├── ContactImportError contacts CSV
     │   ├── SeriesError        a series file (series.yml)
     │   └── TemplateError      a message template, or a compiled message missing its footer
-    ├── DatabaseNotReady       the schema is missing or older than the code: run commhub init
     ├── DeliveryError          a delivery back end cannot send at all (credentials, refusal)
-    ├── NotFound               a named object does not exist
-    └── Conflict               the object exists already, or the change would break a rule
-        └── EditionUnderWay    an edition of the series is held, paused or sending
+    └── Refused                a request refused, with what a person can do next
+        ├── DatabaseNotReady   the schema is missing or older than the code (next: init)
+        ├── NotFound           a named object does not exist
+        └── Conflict           the object exists already, or the change would break a rule
+            └── EditionUnderWay  an edition of the series is held, paused or sending
 
 Every error prints as a line a person can act on; InvalidInput prints one line per Problem,
-in the form ``path:line:field: message`` (parts that do not apply are left out).
+in the form ``path:line:field: message`` (parts that do not apply are left out). What a
+person can do about an error travels beside it as data (next_steps), never as a command line
+in its text: the CLI and the web UI each render those their own way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from commhub.actions import NextStep
 
 
 @dataclass(frozen=True, order=True)
@@ -44,6 +49,16 @@ class Problem:
 
 class CommhubError(Exception):
     """Base of every error commhub raises on purpose."""
+
+    next_steps: tuple[NextStep, ...] = ()
+
+
+class Refused(CommhubError):  # noqa: N818
+    """A request commhub refuses, with what a person can do next (if anything)."""
+
+    def __init__(self, message: str, next_steps: Sequence[NextStep] = ()) -> None:
+        super().__init__(message)
+        self.next_steps = tuple(next_steps)
 
 
 class SettingsError(CommhubError):
@@ -90,15 +105,15 @@ class DeliveryError(CommhubError):
     """A delivery back end cannot send anything until a person acts."""
 
 
-class DatabaseNotReady(CommhubError):  # noqa: N818
+class DatabaseNotReady(Refused):
     """The database schema is missing or older than this code."""
 
 
-class NotFound(CommhubError):  # noqa: N818
+class NotFound(Refused):
     """A named object does not exist."""
 
 
-class Conflict(CommhubError):  # noqa: N818
+class Conflict(Refused):
     """The object exists already, or the change would break a rule."""
 
 

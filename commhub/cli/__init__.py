@@ -23,6 +23,7 @@ from commhub.cli import (
     users,
 )
 from commhub.cli.context import AppContext
+from commhub.cli.next_steps import with_next_steps
 from commhub.errors import CommhubError, SettingsError
 
 EXIT_REFUSED = 1
@@ -50,7 +51,7 @@ class CommhubGroup(click.Group):
         except SettingsError as exc:
             raise BadSettings(f"settings: {exc}") from exc
         except CommhubError as exc:
-            raise Refused(str(exc)) from exc
+            raise Refused(with_next_steps(str(exc), exc.next_steps)) from exc
 
 
 @click.group(cls=CommhubGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from commhub.cli.context import AppContext, pass_app
+from commhub.cli.next_steps import say
 from commhub.store import list_alerts
 
 
@@ -19,13 +20,15 @@ def alerts() -> None:
 def list_command(app: AppContext, include_resolved: bool) -> None:
     """List open alerts, newest first."""
     with app.session() as session:
-        found = [
-            (a.raised_at, a.resolved_at, a.kind, a.subject, a.message)
-            for a in list_alerts(session, include_resolved)
-        ]
-    if not found:
-        click.echo("No open alerts.", err=True)
-    for raised_at, resolved_at, kind, subject, message in found:
-        state = f"resolved {resolved_at:%Y-%m-%d %H:%M}" if resolved_at else "open"
-        click.echo(f"{raised_at:%Y-%m-%d %H:%M} UTC  {kind:<18} {state:<22} {subject}")
-        click.echo(f"    {message}")
+        found = list_alerts(session, include_resolved)
+        if not found:
+            click.echo("No open alerts.", err=True)
+        for open_alert in found:
+            alert = open_alert.alert
+            raised, resolved = alert.raised_at, alert.resolved_at
+            state = f"resolved {resolved:%Y-%m-%d %H:%M}" if resolved else "open"
+            click.echo(f"{raised:%Y-%m-%d %H:%M} UTC  {alert.kind:<18} {state:<22} {alert.subject}")
+            click.echo(f"    {alert.message}")
+            if alert.resolved_at is None:
+                for step in open_alert.next_steps:
+                    click.echo(f"    {say(step)}")

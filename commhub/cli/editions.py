@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from commhub.addresses import InvalidAddress, normalise_address
 from commhub.cli.context import AppContext, pass_app
+from commhub.cli.next_steps import with_next_steps
 from commhub.cli.progress import progress_bar
 from commhub.contacts import find_user
 from commhub.delivery import EditionSender, Outcome, SendReport, send_test
@@ -30,18 +31,14 @@ from commhub.editions import (
     get_edition,
     list_editions,
     new_owner,
-    next_step,
+    next_steps,
     pause_edition,
-    prepare_edition,
     prepare_resend_unknown,
     preview_edition,
-    recent_edition,
-    release_edition,
-    start_edition,
     status_counts,
 )
-from commhub.errors import Conflict, EditionUnderWay
-from commhub.scheduling import claim, get_series, local_waves
+from commhub.errors import EditionUnderWay
+from commhub.scheduling import get_series, local_waves, release_now, start_now
 from commhub.store import EditionState, MessageStatus, Series
 
 EXIT_NEEDS_A_PERSON = 3
@@ -66,28 +63,20 @@ def send_command(app: AppContext, series_slug: str, now_flag: bool, again: bool)
     owner = new_owner()
     try:
         with app.session() as session:
-            series = get_series(session, series_slug)
-            recent = None if again else recent_edition(session, series, now)
-            if recent is not None:
-                minutes = int((now - (recent.finished_at or now)).total_seconds() // 60)
-                raise Conflict(
-                    f"edition {recent.id} of {series_slug} went out {minutes} minutes ago; "
-                    "another now would mail everyone again: add --again to mean it"
-                )
-            edition = start_edition(session, series, now, owner)
-            preparation = prepare_edition(
-                session, edition, now, app.renderer, app.settings, local_waves
+            preparation = start_now(
+                session, series_slug, now, app.renderer, app.settings, owner, again
             )
-            edition_id, state = edition.id, edition.state
+            edition = preparation.edition
+            edition_id, state, steps = edition.id, edition.state, next_steps(edition)
+            _describe_preparation(preparation)
     except EditionUnderWay as exc:
-        click.echo(f"commhub: {exc}", err=True)
+        click.echo(f"commhub: {with_next_steps(str(exc), exc.next_steps)}", err=True)
         sys.exit(EXIT_NEEDS_A_PERSON)
-    _describe_preparation(preparation)
     if state is EditionState.EMPTY:
         click.echo(f"edition {edition_id}: {preparation.edition.state_reason}: no email sent")
         return
     if state is EditionState.HELD:
-        click.echo(f"edition {edition_id} is held: {next_step(preparation.edition)}", err=True)
+        click.echo(with_next_steps(f"edition {edition_id} is held", steps), err=True)
         sys.exit(EXIT_NEEDS_A_PERSON)
     _send(app, edition_id, owner)
 
@@ -129,7 +118,11 @@ def _send(app: AppContext, edition_id: int, owner: str | None = None) -> None:
             session, edition_id, app.runtime.clock.now(), app.renderer, app.settings, local_waves
         )
         if edition.state is not EditionState.SENDING:
-            click.echo(f"edition {edition_id} is {edition.state.value}: {next_step(edition)}")
+            click.echo(
+                with_next_steps(
+                    f"edition {edition_id} is {edition.state.value}", next_steps(edition)
+                )
+            )
             sys.exit(EXIT_NEEDS_A_PERSON)
         counts = status_counts(session, edition_id)
     pending = sum(counts[s] for s in PENDING)
@@ -240,9 +233,13 @@ def show_command(app: AppContext, edition_id: int) -> None:
                 click.echo(f"  message {message_id}  {email}  {error or ''}")
             if len(rows) > 20:
                 click.echo(f"  ... and {len(rows) - 20} more")
-    for alert in detail.alerts:
-        state = "resolved" if alert.resolved_at else "open"
-        click.echo(f"alert ({state}): {alert.subject}: {alert.message}")
+    for open_alert in detail.alerts:
+        alert = open_alert.alert
+        if alert.resolved_at:
+            click.echo(f"alert (resolved): {alert.subject}: {alert.message}")
+        else:
+            text = f"alert (open): {alert.subject}: {alert.message}"
+            click.echo(with_next_steps(text, open_alert.next_steps))
 
 
 @editions.command("preview")
@@ -359,10 +356,7 @@ def release_command(app: AppContext, edition_id: int) -> None:
     now = app.runtime.clock.now()
     owner = new_owner()
     with app.session() as session:
-        edition = release_edition(session, edition_id, now, owner)
-        # Planned again and due now (it was missed, or paused past its date): send it here.
-        if edition.state is EditionState.PLANNED and edition.due_at <= now:
-            claim(session, edition_id, now, owner)
+        edition = release_now(session, edition_id, now, owner)
         state, due_at = edition.state, edition.due_at
     if state is EditionState.PLANNED:
         click.echo(f"edition {edition_id} released: planned again for {due_at:%Y-%m-%d %H:%M} UTC")
@@ -385,7 +379,11 @@ def resume_command(app: AppContext, edition_id: int | None, resume_all: bool) ->
         else:
             edition = get_edition(session, edition_id)  # type: ignore[arg-type]
             if edition.state is not EditionState.SENDING:
-                click.echo(f"edition {edition.id} is {edition.state.value}: {next_step(edition)}")
+                click.echo(
+                    with_next_steps(
+                        f"edition {edition.id} is {edition.state.value}", next_steps(edition)
+                    )
+                )
                 return
             ids = [edition.id]
     if not ids:

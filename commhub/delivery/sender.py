@@ -227,8 +227,8 @@ class EditionSender:
                 raise_alert(
                     session, DOUBT_ALERT, f"edition {edition_id}: {report.in_doubt} in doubt",
                     f"{report.in_doubt} messages were being sent when the sender stopped; they "
-                    f"may or may not have arrived. List them with `commhub editions show "
-                    f"{edition_id}`; resend with `commhub editions resend-unknown {edition_id}`.",
+                    "may or may not have arrived. See which in the edition; resend them once "
+                    "you know they did not.",
                     now, edition_id,
                 )  # fmt: skip
             edition.started_at = edition.started_at or now
@@ -571,8 +571,8 @@ def _alert_doubt(
         raise_alert(
             session, DOUBT_ALERT, f"edition {edition_id}: in doubt: {doubtful[0].detail}",
             f"The back end may have taken some messages of edition {edition_id} without "
-            f"answering. List them with `commhub editions show {edition_id}`; once you know "
-            f"they did not arrive, `commhub editions resend-unknown {edition_id}`.",
+            "answering. See which in the edition; resend them once you know they did not "
+            "arrive.",
             now, edition_id,
         )  # fmt: skip
 
@@ -585,7 +585,7 @@ def _pause(session: Session, edition_id: int, reason: str, now: datetime) -> Non
     )
     raise_alert(
         session, PAUSE_ALERT, f"edition {edition_id} paused",
-        f"{reason}. Fix the cause, then `commhub editions release {edition_id}`.", now, edition_id,
+        f"{reason}. Fix the cause, then release it.", now, edition_id,
     )  # fmt: skip
 
 

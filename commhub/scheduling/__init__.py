@@ -16,6 +16,7 @@ from commhub.scheduling.ical import (
     live_feed,
     revoke_feed,
 )
+from commhub.scheduling.on_demand import release_now, start_now
 from commhub.scheduling.planning import plan_editions, series_ids_of
 from commhub.scheduling.scheduler import SWEEP_SECONDS, Scheduler
 from commhub.scheduling.series import (
@@ -45,6 +46,8 @@ __all__ = [
     "local_waves",
     "plan_editions",
     "read_series_file",
+    "release_now",
     "revoke_feed",
     "series_ids_of",
+    "start_now",
 ]

@@ -209,6 +209,6 @@ class EditionRunner:
             release_lease(session, edition_id, self.owner)
             raise_alert(
                 session, PREPARE_ALERT, f"edition {edition_id} {reason}"[:300],
-                f"Edition {edition_id} {reason}. Fix the cause, then "
-                f"`commhub editions release {edition_id}`.", now, edition_id,
+                f"Edition {edition_id} {reason}. Fix the cause, then release it.",
+                now, edition_id,
             )  # fmt: skip

@@ -69,8 +69,8 @@ def claim_due(session: Session, now: datetime, owner: str, limit: int | None = N
             raise_alert(
                 session, WAITING_ALERT, f"{series.name}: edition {edition_id} is waiting",
                 f"Edition {edition_id} was due at {_local(planned_at, series.timezone)}, but "
-                f"edition {active} of the series is still under way (`commhub editions show "
-                f"{active}`). It goes out once that one ends, if within {_hours(grace)}.",
+                f"edition {active} of the series is still under way. It goes out once that "
+                f"one ends, if within {_hours(grace)}.",
                 now, edition_id,
             )  # fmt: skip
             continue
@@ -127,8 +127,8 @@ def _mark_missed(
     raise_alert(
         session, MISSED_ALERT,
         f"{series.name}: the edition of {_local(planned_at, series.timezone)} was missed",
-        f"Edition {edition_id} was {reason}. Nothing was sent. To send it now anyway: "
-        f"`commhub editions release {edition_id}`.",
+        f"Edition {edition_id} was {reason}. Nothing was sent. Release it to send it now "
+        "anyway.",
         now, edition_id,
     )  # fmt: skip
     return True

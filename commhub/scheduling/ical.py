@@ -15,6 +15,7 @@ import icalendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from commhub.actions import Action, NextStep
 from commhub.errors import Conflict, NotFound
 from commhub.render import FeedTokens
 from commhub.scheduling.agenda import CalendarEntry
@@ -83,7 +84,7 @@ def create_feed(session: Session, label: str, now: datetime) -> CalendarFeed:
 def revoke_feed(session: Session, feed_id: int, now: datetime) -> CalendarFeed:
     feed = session.get(CalendarFeed, feed_id)
     if feed is None:
-        raise NotFound(f"no calendar feed {feed_id}: `commhub calendar links` lists them")
+        raise NotFound(f"no calendar feed {feed_id}", [NextStep(Action.LIST_CALENDAR_FEEDS)])
     if feed.revoked_at is not None:
         raise Conflict(f"calendar feed {feed_id} was revoked at {feed.revoked_at:%Y-%m-%d %H:%M}")
     feed.revoked_at = now

@@ -41,6 +41,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from commhub.actions import Action, NextStep
 from commhub.addresses import InvalidAddress, normalise_address
 from commhub.errors import NotFound, Problem, SeriesError
 from commhub.library import ChangeReport, audience_slugs, read_audience_list
@@ -506,7 +507,7 @@ def get_series(session: Session, slug: str) -> Series:
     series = session.scalar(select(Series).where(Series.slug == slug))
     if series is None:
         known = ", ".join(session.scalars(select(Series.slug).order_by(Series.slug))) or "none yet"
-        raise NotFound(f'no series "{slug}" (known: {known}); add it with `commhub series apply`')
+        raise NotFound(f'no series "{slug}" (known: {known})', [NextStep(Action.APPLY_SERIES)])
     return series
 
 

@@ -1,14 +1,20 @@
-"""Alerts: things that need a person, raised by the system, listed until someone resolves them."""
+"""Alerts: things that need a person, raised by the system, listed until someone resolves them.
+
+An alert's text says what happened; what a person can do about it follows from its kind, as
+NextSteps (the CLI prints commands, the web UI will show buttons).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from commhub.actions import Action, NextStep
 from commhub.store.db import rowcount
-from commhub.store.models import Alert
+from commhub.store.models import Alert, Edition, Series
 
 # The kinds of alert commhub raises about editions.
 APPROVAL_ALERT = "approval_needed"
@@ -18,6 +24,32 @@ MISSED_ALERT = "edition_missed"  # found past its grace: not sent
 WAITING_ALERT = "edition_waiting"  # due while the series' previous edition is under way
 PREPARE_ALERT = "edition_not_prepared"  # its content or messages could not be made
 PLAN_ALERT = "series_not_planned"  # its schedule cannot be worked out (a holiday too long)
+
+# What a person can do about each kind of alert, in the order to do it.
+_ACTIONS = {
+    APPROVAL_ALERT: (Action.PREVIEW, Action.APPROVE),
+    PAUSE_ALERT: (Action.RELEASE,),
+    DOUBT_ALERT: (Action.SHOW_EDITION, Action.RESEND_UNKNOWN),
+    MISSED_ALERT: (Action.RELEASE,),
+    WAITING_ALERT: (Action.SHOW_EDITION,),
+    PREPARE_ALERT: (Action.RELEASE,),
+    PLAN_ALERT: (Action.APPLY_SERIES,),
+}
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    """An alert with what can be done about it."""
+
+    alert: Alert
+    next_steps: tuple[NextStep, ...]
+
+
+def next_steps_for(alert: Alert, series_slug: str | None) -> tuple[NextStep, ...]:
+    """What a person can do about an alert (of an edition of the series series_slug)."""
+    return tuple(
+        NextStep(action, alert.edition_id, series_slug) for action in _ACTIONS.get(alert.kind, ())
+    )
 
 
 def raise_alert(
@@ -63,9 +95,14 @@ def resolve_alerts(session: Session, edition_id: int, now: datetime, kinds: tupl
     return rowcount(result)
 
 
-def list_alerts(session: Session, include_resolved: bool = False) -> list[Alert]:
-    """Alerts, newest first; only the open ones unless include_resolved."""
-    query = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc())
+def list_alerts(session: Session, include_resolved: bool = False) -> list[OpenAlert]:
+    """Alerts, newest first, with their next steps; only the open ones unless include_resolved."""
+    query = (
+        select(Alert, Series.slug)
+        .outerjoin(Edition, Edition.id == Alert.edition_id)
+        .outerjoin(Series, Series.id == Edition.series_id)
+        .order_by(Alert.raised_at.desc(), Alert.id.desc())
+    )
     if not include_resolved:
         query = query.where(Alert.resolved_at.is_(None))
-    return list(session.scalars(query))
+    return [OpenAlert(alert, next_steps_for(alert, slug)) for alert, slug in session.execute(query)]

@@ -124,7 +124,8 @@ def test_a_second_send_soon_after_needs_again_and_a_held_one_exits_3(ready: Comm
     assert ready("editions", "send", "executive-briefing", "--now").exit_code == 3
     under_way = ready("editions", "send", "executive-briefing", "--now")
     assert under_way.exit_code == 3
-    assert "is held: approve it with" in under_way.stderr
+    assert "is held (awaiting approval): preview it with" in under_way.stderr
+    assert re.search(r"; approve it with `commhub editions approve \d+`", under_way.stderr)
 
 
 def test_with_nothing_new_a_preview_shows_the_last_edition_as_sent(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from commhub.actions import Action, NextStep
 from commhub.delivery.outbox import OutboxBackend
 from commhub.delivery.sender import SendPolicy
 from commhub.editions.lifecycle import (
@@ -30,6 +31,7 @@ from commhub.store.alerts import (
     PLAN_ALERT,
     PREPARE_ALERT,
     WAITING_ALERT,
+    next_steps_for,
 )
 from commhub.store.models import (
     Alert,
@@ -210,7 +212,8 @@ def test_a_scheduler_back_past_the_grace_marks_the_edition_missed_and_says_so(
     assert world.messages(edition.id) == {}
     [alert] = alerts(world, MISSED_ALERT)
     assert alert.subject == "Partner News: the edition of 2026-12-01 09:00 GMT was missed"
-    assert f"`commhub editions release {edition.id}`" in alert.message
+    assert "Release it to send it now anyway." in alert.message
+    assert next_steps_for(alert, "news") == (NextStep(Action.RELEASE, edition.id, "news"),)
     # The next edition is untouched and goes out on its date.
     assert edition_at(world, FIRST_YEAR_UTC[1]).state is EditionState.PLANNED
 
@@ -523,4 +526,5 @@ def test_an_edition_that_cannot_be_prepared_pauses_with_the_reason(
     assert str(edition.state_reason).startswith("could not be prepared:")
     assert edition.lease_owner is None  # free for a person's release
     [alert] = alerts(world, PREPARE_ALERT)
-    assert f"commhub editions release {edition.id}" in alert.message
+    assert alert.message.endswith("Fix the cause, then release it.")
+    assert next_steps_for(alert, "news") == (NextStep(Action.RELEASE, edition.id, "news"),)

@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from commhub.actions import Action, NextStep
 from commhub.config import Settings
 from commhub.editions.leases import CLAIM_SECONDS
 from commhub.editions.message_store import (
@@ -73,9 +74,11 @@ from commhub.store import (
     EditionRender,
     EditionState,
     MessageStatus,
+    OpenAlert,
     Series,
     SkipReason,
     User,
+    next_steps_for,
     raise_alert,
     resolve_alerts,
     rowcount,
@@ -131,7 +134,8 @@ def start_edition(
     )
     if active is not None:
         raise EditionUnderWay(
-            f"edition {active.id} of {series.slug} is {active.state.value}: {next_step(active)}"
+            f"edition {active.id} of {series.slug} is {describe_state(active)}",
+            next_steps(active),
         )
     edition = session.scalar(
         select(Edition)
@@ -289,16 +293,16 @@ def prepare_edition(
         edition.state_reason = complaints[:500]
         raise_alert(
             session, PAUSE_ALERT, f"{series.name}: edition {edition.id} held for complaints",
-            f"Edition {edition.id} is held: the {complaints}. Release it with "
-            f"`commhub editions release {edition.id}` once you have checked.", now, edition.id,
+            f"Edition {edition.id} is held: the {complaints}. Release it once you have checked.",
+            now, edition.id,
         )  # fmt: skip
     elif series.requires_approval and edition.approved_at is None:
         edition.state = EditionState.HELD
         edition.state_reason = AWAITING_APPROVAL
         raise_alert(
             session, APPROVAL_ALERT, f"{series.name}: edition {edition.id} needs approval",
-            f"Preview it with `commhub editions preview {series.slug}`, then "
-            f"`commhub editions approve {edition.id}`.", now, edition.id,
+            f"Edition {edition.id} goes out once a person has previewed and approved it.",
+            now, edition.id,
         )  # fmt: skip
     session.flush()
     return preparation
@@ -401,21 +405,28 @@ def cancel_edition(session: Session, edition_id: int, now: datetime) -> int:
 def get_edition(session: Session, edition_id: int) -> Edition:
     edition = session.get(Edition, edition_id)
     if edition is None:
-        raise NotFound(f"no edition {edition_id}: `commhub editions list` shows them")
+        raise NotFound(f"no edition {edition_id}", [NextStep(Action.LIST_EDITIONS)])
     return edition
 
 
-def next_step(edition: Edition) -> str:
-    """What a person should do next with an edition, as a command."""
+def next_steps(edition: Edition) -> tuple[NextStep, ...]:
+    """What a person can do next with an edition (nothing, once it is over)."""
     match edition.state:
         case EditionState.HELD if edition.state_reason == AWAITING_APPROVAL:
-            return f"approve it with `commhub editions approve {edition.id}`"
+            actions: tuple[Action, ...] = (Action.PREVIEW, Action.APPROVE)
         case EditionState.HELD | EditionState.PAUSED:
-            return f"{edition.state_reason}; go on with `commhub editions release {edition.id}`"
+            actions = (Action.RELEASE,)
         case EditionState.SENDING:
-            return f"finish it with `commhub editions resume {edition.id}`"
+            actions = (Action.RESUME,)
         case _:
-            return "nothing to do"
+            actions = ()
+    return tuple(NextStep(action, edition.id, edition.series.slug) for action in actions)
+
+
+def describe_state(edition: Edition) -> str:
+    """An edition's state, with its reason when it has one: "held (awaiting approval)"."""
+    reason = f" ({edition.state_reason})" if edition.state_reason else ""
+    return f"{edition.state.value}{reason}"
 
 
 def approve_edition(
@@ -469,7 +480,7 @@ def release_edition(
         resolve_alerts(session, edition_id, now, (MISSED_ALERT,))
         return edition
     if edition.state is EditionState.HELD and edition.state_reason == AWAITING_APPROVAL:
-        raise Conflict(f"edition {edition_id} needs approval first: {next_step(edition)}")
+        raise Conflict(f"edition {edition_id} needs approval first", next_steps(edition))
     if edition.state not in (EditionState.HELD, EditionState.PAUSED):
         raise Conflict(f"edition {edition_id} is {edition.state.value}: nothing to release")
     edition.state_reason = None
@@ -502,7 +513,7 @@ def prepare_resend_unknown(
     """Queue an edition's in-doubt messages again (the operator accepts possible duplicates)."""
     edition = get_edition(session, edition_id)
     if edition.state not in (EditionState.SENDING, EditionState.SENT):
-        raise Conflict(f"edition {edition_id} is {edition.state.value}: {next_step(edition)}")
+        raise Conflict(f"edition {edition_id} is {describe_state(edition)}", next_steps(edition))
     count = requeue(session, edition_id, MessageStatus.UNKNOWN, now)
     if count == 0:
         raise Conflict(f"edition {edition_id} has no messages in doubt")
@@ -555,7 +566,7 @@ class EditionDetail:
     by_role_set: dict[str, Counter[MessageStatus]]
     skip_reasons: Counter[str]
     notes: dict[str, Any]
-    alerts: list[Alert]
+    alerts: list[OpenAlert]
     unknown: list[tuple[int, str, str | None]]
     failed: list[tuple[int, str, str | None]]
     renders: int
@@ -579,11 +590,12 @@ def edition_detail(session: Session, edition_id: int) -> EditionDetail:
         by_role_set=counts_by_role_set(session, edition_id),
         skip_reasons=skip_reasons(session, edition_id),
         notes=edition.notes,
-        alerts=list(
-            session.scalars(
+        alerts=[
+            OpenAlert(alert, next_steps_for(alert, edition.series.slug))
+            for alert in session.scalars(
                 select(Alert).where(Alert.edition_id == edition_id).order_by(Alert.raised_at)
             )
-        ),
+        ],
         unknown=messages_in(session, edition_id, MessageStatus.UNKNOWN),
         failed=messages_in(session, edition_id, MessageStatus.FAILED),
         approved_at=edition.approved_at,

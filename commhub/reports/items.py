@@ -19,6 +19,7 @@ from commhub.store import (
     ContentItem,
     EditionItem,
     Event,
+    EventKind,
     Message,
     MessageStatus,
     role_set_includes,
@@ -79,12 +80,12 @@ def item_report(session: Session) -> list[ItemReach]:
     )
     human_open = select(Event.id).where(
         Event.message_id == reached.c.message_id,
-        Event.kind == "open",
+        Event.kind == EventKind.OPEN,
         Event.data["machine"].as_boolean().is_not(True),
     )
     click = select(Event.id).where(
         Event.message_id == reached.c.message_id,
-        Event.kind == "click",
+        Event.kind == EventKind.CLICK,
         Event.content_item_id == reached.c.item_id,
     )
     counts = session.execute(
@@ -124,7 +125,7 @@ def _last_votes(session: Session) -> dict[int, dict[int, str]]:
     found: dict[int, dict[int, str]] = {}
     for item_id, contact_id, data in session.execute(
         select(Event.content_item_id, Event.contact_id, Event.data)
-        .where(Event.kind == "vote", Event.content_item_id.is_not(None))
+        .where(Event.kind == EventKind.VOTE, Event.content_item_id.is_not(None))
         .order_by(Event.occurred_at, Event.id)
     ):
         found.setdefault(item_id, {})[contact_id] = str(data.get("answer"))

@@ -34,6 +34,7 @@ from commhub.store.db import (
 from commhub.store.health import check_database
 from commhub.store.message_keys import FULL, role_set_includes, variant_leaves_out, variant_without
 from commhub.store.models import (
+    FORMAT_OF,
     Alert,
     Audience,
     CalendarFeed,
@@ -50,8 +51,10 @@ from commhub.store.models import (
     EditionRender,
     EditionState,
     Event,
+    EventKind,
     Exposure,
     ExposureTally,
+    Format,
     KeyMessage,
     Message,
     MessageStatus,
@@ -74,6 +77,7 @@ from commhub.store.schema import upgrade as upgrade_schema
 __all__ = [
     "APPROVAL_ALERT",
     "DOUBT_ALERT",
+    "FORMAT_OF",
     "FULL",
     "MISSED_ALERT",
     "PAUSE_ALERT",
@@ -97,8 +101,10 @@ __all__ = [
     "EditionRender",
     "EditionState",
     "Event",
+    "EventKind",
     "Exposure",
     "ExposureTally",
+    "Format",
     "KeyMessage",
     "Message",
     "MessageStatus",

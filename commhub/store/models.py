@@ -67,11 +67,47 @@ class ContentSource(enum.StrEnum):
     FEED = "feed"
 
 
+class Format(enum.StrEnum):
+    """The forms a message reaches a person in; the rule of seven asks for three of them."""
+
+    EMAIL = "email"
+    VIDEO = "video"
+    SOCIAL = "social"
+    RSS = "rss"
+
+
 class Channel(enum.StrEnum):
+    """How a series reaches people; each channel is one format."""
+
     NEWSLETTER = "newsletter"
     VIDEO_DIGEST = "video_digest"
     SOCIAL = "social"
     FEED = "feed"
+
+
+# The format each channel's messages count as, in exposures and the heat map.
+FORMAT_OF: dict[Channel, Format] = {
+    Channel.NEWSLETTER: Format.EMAIL,
+    Channel.VIDEO_DIGEST: Format.VIDEO,
+    Channel.SOCIAL: Format.SOCIAL,
+    Channel.FEED: Format.RSS,
+}
+
+
+class EventKind(enum.StrEnum):
+    """What an event records (the events table's kind column holds these values)."""
+
+    PROCESSED = "processed"  # the provider took the message
+    DELIVERED = "delivered"
+    DEFERRED = "deferred"
+    BOUNCE = "bounce"
+    DROPPED = "dropped"
+    OPEN = "open"
+    CLICK = "click"
+    VOTE = "vote"
+    COMPLAINT = "complaint"
+    UNSUBSCRIBE = "unsubscribe"
+    PREFERENCES = "preferences"
 
 
 class EditionState(enum.StrEnum):
@@ -426,7 +462,7 @@ class Event(Base):
     __table_args__ = (Index("ix_events_contact_occurred", "contact_id", "occurred_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # an EventKind
     message_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
@@ -436,7 +472,7 @@ class Event(Base):
     content_item_id: Mapped[int | None] = mapped_column(
         ForeignKey("content_items.id", ondelete="SET NULL")
     )
-    format: Mapped[str | None] = mapped_column(String(16))
+    format: Mapped[str | None] = mapped_column(String(16))  # a Format
     occurred_at: Mapped[datetime]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The provider's id for the event, so that a resent webhook batch changes nothing.
@@ -542,7 +578,7 @@ class Exposure(Base):
     key_message_id: Mapped[int] = mapped_column(
         ForeignKey("key_messages.id", ondelete="CASCADE"), index=True
     )
-    format: Mapped[str] = mapped_column(String(16))  # email, video, social, rss
+    format: Mapped[str] = mapped_column(String(16))  # a Format
     source_kind: Mapped[str] = mapped_column(String(16))  # message, feed_item, post
     source_id: Mapped[int] = mapped_column(BigInteger)
     occurred_at: Mapped[datetime]

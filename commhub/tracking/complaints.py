@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from commhub.store import Event, Message, MessageStatus, raise_alert
+from commhub.store import Event, EventKind, Message, MessageStatus, raise_alert
 
 ALERT_RATE = 0.001
 HOLD_RATE = 0.003
@@ -39,7 +39,7 @@ def recent_rate(session: Session, now: datetime) -> ComplaintRate:
     """Complaints over messages sent in the last 7 days."""
     since = now - WINDOW
     complaints = session.scalar(
-        select(func.count()).where(Event.kind == "complaint", Event.occurred_at >= since)
+        select(func.count()).where(Event.kind == EventKind.COMPLAINT, Event.occurred_at >= since)
     )
     sent = session.scalar(
         select(func.count()).where(Message.status == MessageStatus.SENT, Message.sent_at >= since)
@@ -60,7 +60,7 @@ def edition_rates(session: Session, edition_ids: list[int]) -> dict[int, Complai
         session.execute(
             select(Message.edition_id, func.count())
             .join(Event, Event.message_id == Message.id)
-            .where(Message.edition_id.in_(edition_ids), Event.kind == "complaint")
+            .where(Message.edition_id.in_(edition_ids), Event.kind == EventKind.COMPLAINT)
             .group_by(Message.edition_id)
         ).all()
     )

@@ -26,13 +26,14 @@ from commhub.store import (
     EditionRender,
     Exposure,
     ExposureTally,
+    Format,
     KeyMessage,
     Message,
     MessageStatus,
     role_set_includes,
 )
 
-FORMATS = ("email", "video", "social", "rss")
+FORMATS = tuple(Format)
 SEVEN = 7  # exposures before a message sticks
 THREE = 3  # formats they should come through
 EXPOSURES = cast(Table, Exposure.__table__)

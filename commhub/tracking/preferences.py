@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from commhub.errors import CommhubError
-from commhub.store import Audience, Channel, Contact, Event, contact_roles
+from commhub.store import Audience, Channel, Contact, Event, EventKind, contact_roles
 from commhub.tracking.subscriptions import MessageOwner
 
 # The channels a contact can choose to get, in the words the page uses.
@@ -88,7 +88,7 @@ def save_preferences(
     )
     session.add(
         Event(
-            kind="preferences",
+            kind=EventKind.PREFERENCES,
             message_id=owner.message_id,
             contact_id=owner.contact_id,
             occurred_at=now,

@@ -25,10 +25,13 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from commhub.store import (
+    FORMAT_OF,
     BulkInsert,
+    Channel,
     Contact,
     ContactStatus,
     Event,
+    EventKind,
     Message,
     MessageStatus,
     rowcount,
@@ -38,16 +41,16 @@ from commhub.tracking.exposures import Seen, key_messages_of_message, record_see
 
 # SendGrid's event names, and what commhub calls them.
 EVENT_KINDS = {
-    "processed": "processed",
-    "delivered": "delivered",
-    "open": "open",
-    "click": "click",
-    "bounce": "bounce",
-    "dropped": "dropped",
-    "deferred": "deferred",
-    "spamreport": "complaint",
-    "unsubscribe": "unsubscribe",
-    "group_unsubscribe": "unsubscribe",
+    "processed": EventKind.PROCESSED,
+    "delivered": EventKind.DELIVERED,
+    "open": EventKind.OPEN,
+    "click": EventKind.CLICK,
+    "bounce": EventKind.BOUNCE,
+    "dropped": EventKind.DROPPED,
+    "deferred": EventKind.DEFERRED,
+    "spamreport": EventKind.COMPLAINT,
+    "unsubscribe": EventKind.UNSUBSCRIBE,
+    "group_unsubscribe": EventKind.UNSUBSCRIBE,
 }
 # What is kept of each event besides what commhub derives from it.
 _KEPT_FIELDS = frozenset((
@@ -62,7 +65,10 @@ _NEW_EVENTS = BulkInsert(
     "ON CONFLICT (provider_event_id) DO NOTHING",
     returning=("provider_event_id",), order_by=("provider_event_id",),
 )  # fmt: skip
-_SUPPRESS = {"complaint": ContactStatus.COMPLAINED, "unsubscribe": ContactStatus.UNSUBSCRIBED}
+_SUPPRESS = {
+    EventKind.COMPLAINT: ContactStatus.COMPLAINED,
+    EventKind.UNSUBSCRIBE: ContactStatus.UNSUBSCRIBED,
+}
 
 
 @dataclass
@@ -103,16 +109,16 @@ def record_events(
         return report
     # In id order: two batches sharing events lock them in the same order (no deadlock).
     known.sort(key=lambda p: p.event_id)
-    rows = [_event_row(p, messages[p.message_id].contact_id, now) for p in known]
+    rows = [_event_row(p, messages[p.message_id], now) for p in known]
     stored = {event_id for (event_id,) in _NEW_EVENTS(session, rows)}
     new = [p for p in known if p.event_id in stored]
     report.stored = len(new)
     report.duplicates += len(known) - len(new)
-    _resolve_delivered(session, [p for p in new if p.kind == "delivered"], report)
+    _resolve_delivered(session, [p for p in new if p.kind == EventKind.DELIVERED], report)
     for event in new:
         _apply(session, event, messages[event.message_id].contact_id, report)
     record_seen(session, _seen(session, new, messages), now)
-    if any(event.kind == "complaint" for event in new):
+    if any(event.kind == EventKind.COMPLAINT for event in new):
         hold_reason(session, now)  # raises the complaint alert at 0.1 %
     return report
 
@@ -120,6 +126,7 @@ def record_events(
 class _Sent(NamedTuple):
     contact_id: int
     edition_id: int
+    channel: Channel
     role_set: str
     variant: str
 
@@ -127,22 +134,23 @@ class _Sent(NamedTuple):
 def _messages_of(session: Session, message_ids: set[int]) -> dict[int, _Sent]:
     rows = session.execute(
         select(
-            Message.id, Message.contact_id, Message.edition_id, Message.role_set, Message.variant
+            Message.id, Message.contact_id, Message.edition_id, Message.channel,
+            Message.role_set, Message.variant,
         ).where(Message.id.in_(message_ids))
-    )
+    )  # fmt: skip
     return {row[0]: _Sent(*row[1:]) for row in rows}
 
 
-def _event_row(event: _Parsed, contact_id: int, now: datetime) -> tuple[Any, ...]:
+def _event_row(event: _Parsed, sent: _Sent, now: datetime) -> tuple[Any, ...]:
     return (
-        event.kind, event.message_id, contact_id, "email", event.occurred_at, now,
-        event.event_id, event.data,
+        event.kind, event.message_id, sent.contact_id, FORMAT_OF[sent.channel], event.occurred_at,
+        now, event.event_id, event.data,
     )  # fmt: skip
 
 
 class _Parsed(NamedTuple):
     event_id: str
-    kind: str
+    kind: EventKind
     message_id: int
     occurred_at: datetime
     data: dict[str, Any]
@@ -203,7 +211,7 @@ def _resolve_delivered(session: Session, delivered: list[_Parsed], report: Event
 
 def _apply(session: Session, event: _Parsed, contact_id: int, report: EventReport) -> None:
     """What a bounce, a drop, a complaint or an unsubscribe does (rare: one at a time)."""
-    if event.kind in ("bounce", "dropped"):
+    if event.kind in (EventKind.BOUNCE, EventKind.DROPPED):
         reason = f"{event.kind}: {event.data.get('reason') or event.data.get('type') or ''}"
         failed = session.execute(
             update(Message)
@@ -215,7 +223,7 @@ def _apply(session: Session, event: _Parsed, contact_id: int, report: EventRepor
         )
         report.failed += rowcount(failed)
         # A "blocked" bounce is temporary (the receiver refused for now): no suppression.
-        if event.kind == "bounce" and event.data.get("type") != "blocked":
+        if event.kind == EventKind.BOUNCE and event.data.get("type") != "blocked":
             report.suppressed += _suppress(session, contact_id, ContactStatus.BOUNCED)
     elif event.kind in _SUPPRESS:
         report.suppressed += _suppress(session, contact_id, _SUPPRESS[event.kind])
@@ -226,14 +234,21 @@ def _seen(session: Session, new: list[_Parsed], messages: dict[int, _Sent]) -> l
     key_messages: dict[tuple[int, str, str], list[int]] = {}
     seen: list[Seen] = []
     for event in new:
-        if event.kind not in ("open", "click") or event.data.get("sg_machine_open"):
+        if event.kind not in (EventKind.OPEN, EventKind.CLICK) or event.data.get("sg_machine_open"):
             continue
         sent = messages[event.message_id]
         render = (sent.edition_id, sent.role_set, sent.variant)
         if render not in key_messages:
             key_messages[render] = key_messages_of_message(session, *render)
         seen.extend(
-            Seen(sent.contact_id, key_id, "email", "message", event.message_id, event.occurred_at)
+            Seen(
+                sent.contact_id,
+                key_id,
+                FORMAT_OF[sent.channel],
+                "message",
+                event.message_id,
+                event.occurred_at,
+            )
             for key_id in key_messages[render]
         )
     return seen

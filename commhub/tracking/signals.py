@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from commhub.store import Event
+from commhub.store import FORMAT_OF, Event, EventKind
 from commhub.tracking.exposures import key_messages_of_links, record_exposures
 from commhub.tracking.subscriptions import CarriedLink, MessageOwner
 
@@ -91,7 +91,7 @@ def record_open(
     elif proxies.covers(client_address) or any(marker in agent for marker in PROXY_AGENTS):
         why = "a mail privacy proxy"
     data = {"machine": why is not None, **({"why": why} if why else {})}
-    _store(session, owner, "open", now, None, None, data)
+    _store(session, owner, EventKind.OPEN, now, None, None, data)
     if why is None:
         seen = key_messages_of_links(session, owner.edition_id, owner.link_ids)
         _exposed(session, owner, seen, now)
@@ -105,7 +105,7 @@ def record_click(
     url = link.url or ""
     target = with_utm(url, owner.series_slug, "email", owner.role_set)
     data = {"link_id": link_id, "url": url}
-    _store(session, owner, "click", now, link.content_item_id, link_id, data)
+    _store(session, owner, EventKind.CLICK, now, link.content_item_id, link_id, data)
     _exposed(session, owner, [link.key_message_id] if link.key_message_id else [], now)
     return target
 
@@ -120,17 +120,18 @@ def record_vote(
 ) -> None:
     """Store a relevance vote for the item behind the link (the last one counts)."""
     data = {"link_id": link_id, "answer": answer}
-    _store(session, owner, "vote", now, link.content_item_id, link_id, data)
+    _store(session, owner, EventKind.VOTE, now, link.content_item_id, link_id, data)
     _exposed(session, owner, [link.key_message_id] if link.key_message_id else [], now)
 
 
 def _exposed(
     session: Session, owner: MessageOwner, key_message_ids: list[int], now: datetime
 ) -> None:
-    """A person saw these key messages in this email: one exposure each, per message."""
+    """A person saw these key messages in this message: one exposure each, per message."""
     record_exposures(
-        session, owner.contact_id, key_message_ids, "email", "message", owner.message_id, now
-    )
+        session, owner.contact_id, key_message_ids, FORMAT_OF[owner.channel], "message",
+        owner.message_id, now,
+    )  # fmt: skip
 
 
 def with_utm(url: str, campaign: str, medium: str, content: str) -> str:
@@ -152,7 +153,7 @@ def with_utm(url: str, campaign: str, medium: str, content: str) -> str:
 def _store(
     session: Session,
     owner: MessageOwner,
-    kind: str,
+    kind: EventKind,
     now: datetime,
     item_id: int | None,
     link_id: int | None,
@@ -165,7 +166,7 @@ def _store(
             "message_id": owner.message_id,
             "contact_id": owner.contact_id,
             "content_item_id": item_id,
-            "format": "email",
+            "format": FORMAT_OF[owner.channel],
             "occurred_at": now,
             "recorded_at": now,
             "provider_event_id": None,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from commhub.render import ContactValues, Personalisable, Tokens
 from commhub.store import (
+    Channel,
     Contact,
     ContactStatus,
     ContentItem,
@@ -20,13 +21,12 @@ from commhub.store import (
     EditionLink,
     EditionRender,
     Event,
+    EventKind,
     Message,
     Partner,
     Series,
     rowcount,
 )
-
-UNSUBSCRIBE_EVENT = "unsubscribe"
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class MessageOwner:
     message_id: int
     edition_id: int
     contact_id: int
+    channel: Channel
     role_set: str
     email: str
     first_name: str
@@ -63,6 +64,7 @@ def find_message(session: Session, tokens: Tokens, token: str) -> MessageOwner |
         message_id=row.id,
         edition_id=row.edition_id,
         contact_id=row.contact_id,
+        channel=row.channel,
         role_set=row.role_set,
         email=row.email,
         first_name=row.first_name,
@@ -84,6 +86,7 @@ _FIND_MESSAGE = (
         Message.id,
         Message.edition_id,
         Message.contact_id,
+        Message.channel,
         Message.role_set,
         Contact.email,
         Contact.first_name,
@@ -127,7 +130,7 @@ def unsubscribe(session: Session, owner: MessageOwner, now: datetime, via: str) 
         return False
     session.add(
         Event(
-            kind=UNSUBSCRIBE_EVENT,
+            kind=EventKind.UNSUBSCRIBE,
             message_id=owner.message_id,
             contact_id=owner.contact_id,
             occurred_at=now,

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from commhub.clock import Clock
 from commhub.delivery.backend import DeliveryBackend, MessageContent, OutgoingMessage
-from commhub.delivery.sender import EditionSender, SendPolicy, SendReport
+from commhub.delivery.pacing import SendPolicy
+from commhub.delivery.sender import EditionSender, SendReport
 from commhub.editions.lifecycle import Preparation, prepare_edition, start_edition
 from commhub.render.mime import Envelope, Mailbox, Recipient
 from commhub.render.placeholders import ContactValues, Personalisable

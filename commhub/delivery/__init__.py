@@ -7,9 +7,9 @@ Only the composition root (commhub.wiring) picks a concrete back end.
 from __future__ import annotations
 
 from commhub.delivery.backend import DeliveryBackend, Outcome
+from commhub.delivery.pacing import SendPolicy
 from commhub.delivery.sender import (
     EditionSender,
-    SendPolicy,
     SendReport,
     installation_id,
     send_test,

@@ -43,8 +43,8 @@ from commhub.delivery.backend import (
     Outcome,
     OutgoingMessage,
 )
+from commhub.delivery.pacing import SendLoopState, SendPolicy, retry_delay
 from commhub.editions import (
-    LEASE_SECONDS,
     ClaimedMessage,
     Preview,
     StatusUpdate,
@@ -88,21 +88,6 @@ from commhub.store import (
 )
 
 
-@dataclass(frozen=True)
-class SendPolicy:
-    """How patient a send is. The defaults suit a relay; tests shorten them."""
-
-    max_attempts: int = 6
-    retry_base: float = 30.0  # seconds before the first retry of a refused message
-    retry_cap: float = 900.0
-    outage_base: float = 5.0  # seconds before trying an unreachable back end again
-    outage_cap: float = 120.0
-    max_outage: float = 900.0  # an outage longer than this pauses the edition
-    max_failure_run: int = 50  # this many failures in a row pauses the edition
-    # How long a sender's claim on an edition lasts without renewal (renewed every third).
-    lease_seconds: float = LEASE_SECONDS
-
-
 @dataclass
 class SendReport:
     edition_id: int
@@ -112,14 +97,6 @@ class SendReport:
     in_doubt: int = 0  # messages found `sending` at start and marked unknown
     # Set when the sender stopped early: what is left is due then (a later wave, a retry).
     waiting_until: datetime | None = None
-
-
-def retry_delay(
-    attempt: int, base: float, cap: float, rng: random.Random, at_least: float | None = None
-) -> float:
-    """Exponential backoff with equal jitter: half the delay fixed, half random."""
-    delay = min(cap, base * 2.0 ** max(attempt - 1, 0))
-    return float(max(delay / 2 + rng.uniform(0, delay / 2), at_least or 0.0))
 
 
 def installation_id(secret_key: str) -> str:
@@ -258,9 +235,7 @@ class EditionSender:
         report: SendReport,
         deliverer: ThreadPoolExecutor,
     ) -> None:
-        failure_run = 0
-        deferrals = 0
-        outage_since: datetime | None = None
+        loop = SendLoopState(self.policy, self.backend.name, self.rng)
         ahead: _ReadAhead | None = None
         while True:
             if self.should_stop():
@@ -294,50 +269,23 @@ class EditionSender:
             # While the back end works, read and personalise the next batch. None of it is
             # claimed until this batch's outcome is recorded, so a crash still leaves at most
             # one batch in doubt.
-            read_error: Exception | None = None
             try:
                 ahead = self._read_ahead(edition_id, contents)
             except Exception as exc:  # raised once this batch's outcome is recorded
-                read_error = exc
+                loop.read_error = exc
             results, blocked = delivery.result()
             now = self.clock.now()
-            updates, outcomes, failure_run, longest_run = self._updates(
-                batch, results, now, failure_run, blocked
-            )
-            pause_reason = None
-            if blocked is not None:
-                pause_reason = f"the {self.backend.name} back end cannot send: {blocked.reason}"
-            elif longest_run >= self.policy.max_failure_run:
-                last = next(u.detail for u in reversed(updates) if u.status is MessageStatus.FAILED)
-                pause_reason = f"{longest_run} messages in a row failed; the last: {last}"
-            if outcomes[Outcome.SENT] or not outcomes[Outcome.DEFERRED]:
-                outage_since, deferrals = None, 0
-            else:
-                outage_since = outage_since or now
-                deferrals += 1
-                if (now - outage_since).total_seconds() >= self.policy.max_outage:
-                    detail = next(r.detail for r in results if r.outcome is Outcome.DEFERRED)
-                    pause_reason = (
-                        f"the {self.backend.name} back end has taken nothing since "
-                        f"{outage_since:%Y-%m-%d %H:%M} UTC: {detail}"
-                    )
-            self._record(edition_id, updates, now, pause_reason)
+            updates, outcomes = self._updates(batch, results, now, blocked)
+            verdict = loop.after_batch(updates, outcomes, results, blocked, now)
+            self._record(edition_id, updates, now, verdict.pause_reason)
             self.progress(sum(1 for u in updates if u.status in _FINAL))
-            if read_error is not None:
-                raise read_error
-            if pause_reason:
-                report.state, report.reason = EditionState.PAUSED, pause_reason
+            loop.raise_read_error()
+            if verdict.pause_reason:
+                report.state, report.reason = EditionState.PAUSED, verdict.pause_reason
                 return
-            if deferrals:
-                deferred = [r for r in results if r.outcome is Outcome.DEFERRED]
-                # At least as long as the back end asks (a rate limit's reset time).
-                asked = max((r.retry_after or 0.0 for r in deferred), default=0.0)
-                delay = retry_delay(
-                    deferrals, self.policy.outage_base, self.policy.outage_cap, self.rng, asked
-                )
-                detail = deferred[0].detail
-                self.notice(f"{detail}; trying again in {delay:.0f} s")
-                self._wait(delay)
+            if verdict.wait_seconds:
+                self.notice(f"{verdict.wait_detail}; trying again in {verdict.wait_seconds:.0f} s")
+                self._wait(verdict.wait_seconds)
 
     def _deliver(
         self, outgoing: list[OutgoingMessage]
@@ -414,14 +362,12 @@ class EditionSender:
         batch: Sequence[ClaimedMessage],
         results: Sequence[DeliveryResult],
         now: datetime,
-        failure_run: int,
         blocked: BackendBlocked | None,
-    ) -> tuple[list[StatusUpdate], Counter[Outcome], int, int]:
-        """The rows to write, the outcomes, the failure run now and the longest one seen."""
+    ) -> tuple[list[StatusUpdate], Counter[Outcome]]:
+        """The rows to write, and the outcomes (of every message, answered or not)."""
         by_id = {result.message_id: result for result in results}
         updates: list[StatusUpdate] = []
         outcomes: Counter[Outcome] = Counter()
-        longest = failure_run
         for claimed in batch:
             result = by_id.get(claimed.message_id)
             if result is None:
@@ -433,14 +379,8 @@ class EditionSender:
                     )
                 )
             outcomes[result.outcome] += 1
-            update_ = self._update_for(claimed, result, now)
-            if update_.status is MessageStatus.FAILED:
-                failure_run += 1
-                longest = max(longest, failure_run)
-            elif update_.status is MessageStatus.SENT:
-                failure_run = 0
-            updates.append(update_)
-        return updates, outcomes, failure_run, longest
+            updates.append(self._update_for(claimed, result, now))
+        return updates, outcomes
 
     def _update_for(
         self, claimed: ClaimedMessage, result: DeliveryResult, now: datetime

@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from commhub.config import check_smtp_url
 from commhub.delivery.backend import DeliveryResult, OutgoingMessage
 from commhub.delivery.outbox import OutboxBackend
-from commhub.delivery.sender import EditionSender, SendPolicy, retry_delay
+from commhub.delivery.pacing import SendPolicy, retry_delay
+from commhub.delivery.sender import EditionSender
 from commhub.delivery.smtp import SmtpBackend
 from commhub.editions.leases import acquire_lease
 from commhub.editions.lifecycle import prepare_resend_unknown, release_edition

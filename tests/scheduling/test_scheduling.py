@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from commhub.actions import Action, NextStep
 from commhub.delivery.outbox import OutboxBackend
-from commhub.delivery.sender import SendPolicy
+from commhub.delivery.pacing import SendPolicy
 from commhub.editions.lifecycle import (
     approve_edition,
     cancel_edition,

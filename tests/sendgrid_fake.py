@@ -5,7 +5,7 @@ the official `sendgrid` library builds the request, urllib sends it over a socke
 server answers as SendGrid documents (202 and X-Message-Id; 400 with every validation
 error in SendGrid's `{"errors": [...]}` shape and field paths; 401, 413, 415, 429, 5xx).
 Nothing inside the library is mocked. Tests script failures on it (`answer_next`,
-`hang_next`, `reject_address`, `slow_down`) and inspect what it accepted.
+`hang_next`, `drop_next`, `reject_address`, `slow_down`) and inspect what it accepted.
 
     with FakeSendGrid() as fake:
         client = SendGridAPIClient(fake.api_key, host=fake.url)
@@ -476,6 +476,11 @@ class _Hang:
     generation: int
 
 
+@dataclass(frozen=True)
+class _Drop:
+    """Close the connection at once, without answering."""
+
+
 class FakeSendGrid:
     """SendGrid's `POST /v3/mail/send` on 127.0.0.1, in daemon threads of this process."""
 
@@ -505,7 +510,7 @@ class FakeSendGrid:
         self._counts: Counter[str] = Counter()
         self._attempts = 0
         self._statuses: list[int] = []
-        self._script: deque[Reply | None] = deque()  # None: hang
+        self._script: deque[Reply | _Drop | None] = deque()  # None: hang
         self._rejected: dict[str, str] = {}
         self._delay = 0.0
 
@@ -614,6 +619,12 @@ class FakeSendGrid:
         with self._lock:
             self._script.extend([None] * times)
 
+    def drop_next(self, times: int = 1) -> None:
+        """Read the next `times` requests, record them, and close their connections at once
+        without a response: the request reached SendGrid and its answer was lost."""
+        with self._lock:
+            self._script.extend([_Drop()] * times)
+
     def release(self) -> None:
         """Close the connections of the requests hanging now, without answering."""
         with self._lock:
@@ -628,22 +639,22 @@ class FakeSendGrid:
     # -- inspection ------------------------------------------------------------------
 
     def requests(self) -> list[dict[str, Any]]:
-        """Every accepted (or hung) request body, in arrival order."""
+        """Every accepted (or hung or dropped) request body, in arrival order."""
         with self._lock:
             return list(self._requests)
 
     def message_ids(self) -> list[str | None]:
-        """The X-Message-Id answered to each of requests() (None: hung, never answered)."""
+        """The X-Message-Id answered to each of requests() (None: never answered)."""
         with self._lock:
             return list(self._message_ids)
 
     def counts(self) -> Counter[str]:
-        """Recipient address -> how many accepted (or hung) requests carried it."""
+        """Recipient address -> how many accepted (or hung or dropped) requests carried it."""
         with self._lock:
             return Counter(self._counts)
 
     def personalizations(self) -> list[dict[str, Any]]:
-        """The personalizations of every accepted (or hung) request, flattened."""
+        """The personalizations of every accepted (or hung or dropped) request, flattened."""
         with self._lock:
             return [
                 p
@@ -660,7 +671,7 @@ class FakeSendGrid:
 
     @property
     def statuses(self) -> list[int]:
-        """The status codes answered, in order (hung requests have none)."""
+        """The status codes answered, in order (hung and dropped requests have none)."""
         with self._lock:
             return list(self._statuses)
 
@@ -668,7 +679,7 @@ class FakeSendGrid:
 
     def _answer(
         self, method: str, path: str, headers: Message[str, str], raw: bytes
-    ) -> Reply | _Hang:
+    ) -> Reply | _Hang | _Drop:
         """What to do with one request whose body has been read."""
         with self._lock:
             self._attempts += 1
@@ -683,11 +694,11 @@ class FakeSendGrid:
                 generation = self._release_generation
             if not scripted:
                 reply = self._check(headers, raw)
-            elif action is None:
+            elif action is None or isinstance(action, _Drop):
                 # SendGrid may have accepted it; the answer is what gets lost.
                 if (body := _parse_object(raw)) is not None:
                     self._record(body, None)
-                return _Hang(generation)
+                return _Hang(generation) if action is None else action
             elif action.status == 202:
                 reply = self._accept(_parse_object(raw), action)
             else:
@@ -825,6 +836,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
         if isinstance(reply, _Hang):
             fake._hang(reply)
+        if isinstance(reply, _Hang | _Drop):
             self.close_connection = True  # without a response
             return
         self._send(reply)

@@ -1,5 +1,5 @@
-"""SendGrid delivery: one Mail Send request per role set and up to 1,000 contacts, through the
-official `sendgrid` library.
+"""SendGrid delivery: one Mail Send request per role set and up to 1,000 contacts, as Twilio's
+official `sendgrid` library makes it.
 
 The compiled content travels once per request with its placeholders in, and SendGrid fills
 them per contact from the personalization's substitutions (sendgrid_payload builds the
@@ -17,6 +17,11 @@ bodies within SendGrid's limits). What each answer means:
 - 502, 504, or a timeout or reset after the request was sent: SendGrid may have taken it
   and has no idempotency key, so its messages become `unknown`, for provider events or an
   operator. Any other answer (a 2xx that is not 202) is `unknown` too, and pauses.
+
+The HTTP underneath is a SendGridTransport handed to the back end (UrllibTransport unless
+a test passes its own): it posts one request and returns whatever came back, or says whether
+a request that got no answer could have reached SendGrid (NoAnswerError) or not
+(NotSentError). The back end alone decides what each answer means for the messages.
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ import random
 import urllib.error
 import urllib.request
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from email.message import Message
 from email.utils import parsedate_to_datetime
-from typing import Any, NamedTuple
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
+from python_http_client.client import Response
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
@@ -59,9 +65,11 @@ from commhub.delivery.sendgrid_payload import (
 )
 from commhub.store import utcnow
 
-# python_http_client serialises any body whose Content-Type is exactly application/json;
-# with the charset named it sends our ready-made JSON string as it is.
+# Our bodies are ready-made JSON in UTF-8. python_http_client serialises any body whose
+# Content-Type is exactly application/json; with the charset named it sends such a string
+# as it is (the benchmark posts through it that way).
 CONTENT_TYPE = "application/json; charset=utf-8"
+MAIL_SEND_PATH = "/v3/mail/send"
 ACCEPTED = 202
 # A gateway's timeout or bad answer comes after the request reached it: in doubt.
 IN_DOUBT_STATUSES = frozenset({502, 504})
@@ -70,7 +78,86 @@ DEFAULT_RATE_LIMIT_WAIT = 5.0  # seconds, when a 429 says nothing about when to 
 MAX_REFUSAL_ROUNDS = 5
 
 
+class HttpAnswer(NamedTuple):
+    """What the server answered, whatever the status (a refused redirect included)."""
+
+    status: int
+    reason: str = ""
+    headers: Mapping[str, str] = MappingProxyType({})
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header; names compare without case, as HTTP's do."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
+
+class TransportError(Exception):
+    """A request that got no answer; str() says why, without the API key."""
+
+
+class NotSentError(TransportError):
+    """The request did not leave this machine whole (no connection): SendGrid has nothing."""
+
+
+class NoAnswerError(TransportError):
+    """The request left and no answer came (a timeout, a reset): SendGrid may have it."""
+
+
+class SendGridTransport(Protocol):
+    """The HTTP under the back end: one POST, answered or not."""
+
+    def post(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> HttpAnswer:
+        """POST body to url and return the answer, whatever its status, never following a
+        redirect; raise NotSentError or NoAnswerError when no answer came."""
+        ...
+
+
+class UrllibTransport:
+    """The default transport: urllib as python_http_client drives it, redirects refused.
+
+    The library's own post() builds a fresh opener per call that follows a 301-303 with a
+    GET carrying the Authorization header to wherever it points; this one refuses every
+    redirect (an answer like any other refusal, which pauses the edition), and reads the
+    answers with the library's public Response and HTTPError as its post() does.
+    """
+
+    def __init__(self) -> None:
+        self._opener = urllib.request.build_opener(_RefuseRedirects)
+
+    def post(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> HttpAnswer:
+        # The host is an http(s) URL, as load_settings checks (plain http only to this machine).
+        request = urllib.request.Request(  # noqa: S310
+            url, data=body, headers=dict(headers), method="POST"
+        )
+        try:
+            try:
+                response = Response(self._opener.open(request, timeout=timeout))
+                return _answer(response.status_code, "", response.headers, response.body)
+            except urllib.error.HTTPError as exc:
+                # urllib raises every answer outside 2xx; reading its body may still fail,
+                # which the handlers below take as no answer.
+                error = HTTPError(exc)
+                return _answer(error.status_code, error.reason, error.headers, error.body)
+        except urllib.error.URLError as exc:
+            # urllib wraps only what fails while connecting or sending: nothing arrived.
+            raise NotSentError(str(exc.reason)) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            # The request left and no answer came: SendGrid may have taken it.
+            raise NoAnswerError(_describe(exc)) from exc
+
+
+def _answer(status: Any, reason: Any, headers: Any, body: Any) -> HttpAnswer:
+    """An HttpAnswer from the library's reading of a urllib answer (an HTTPMessage)."""
+    first: dict[str, str] = {}
+    for name, value in headers.items() if headers is not None else ():
+        first.setdefault(name, value)  # a repeated header: the first counts, as in .get()
+    return HttpAnswer(int(status), str(reason or ""), first, body or b"")
+
+
 class SendGridBackend:
+    """Sends batches as Mail Send requests over a transport (UrllibTransport unless given)."""
+
     name = "sendgrid"
     max_batch = 1000  # SendGrid's personalizations per request
 
@@ -81,10 +168,16 @@ class SendGridBackend:
         timeout: float = 30.0,
         now: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        *,
+        transport: SendGridTransport | None = None,
     ) -> None:
         _keep_requests_out_of_debug_logs()
         self._api_key = api_key
-        self._endpoint = _mail_send_endpoint(api_key, host)
+        # The official library says what a request carries (the key, its user agent).
+        library = SendGridAPIClient(api_key=api_key, host=host).client
+        self._url = f"{host}{MAIL_SEND_PATH}"
+        self._headers: dict[str, str] = {**library.request_headers, "Content-Type": CONTENT_TYPE}
+        self._transport: SendGridTransport = transport or UrllibTransport()
         self.host = host
         self.timeout = timeout
         self._now = now
@@ -177,42 +270,40 @@ class SendGridBackend:
 
     def _post(self, request: MailRequest) -> _Accepted | dict[int, str] | _Stop:
         """SendGrid's answer: accepted (202), the refused contacts (400), or a stop."""
+        body = request.body().encode("utf-8")
         try:
-            response = self._endpoint.post(request_body=request.body(), timeout=self.timeout)
-        except HTTPError as exc:
-            return self._refusal(exc, request)
-        except urllib.error.URLError as exc:
-            # urllib wraps only what fails while connecting or sending: nothing arrived.
-            return _Stop(f"cannot reach SendGrid at {self.host}: {exc.reason}", None)
-        except (OSError, http.client.HTTPException) as exc:
-            # The request left and no answer came: SendGrid may have taken it.
+            answer = self._transport.post(self._url, self._headers, body, self.timeout)
+        except NotSentError as exc:
+            return _Stop(f"cannot reach SendGrid at {self.host}: {exc}", None)
+        except NoAnswerError as exc:
             return _Stop(
-                f"no answer from SendGrid after the request was sent: {_describe(exc)}",
-                None, in_doubt=True,
-            )  # fmt: skip
-        if response.status_code != ACCEPTED:
+                f"no answer from SendGrid after the request was sent: {exc}", None, in_doubt=True
+            )
+        if not 200 <= answer.status < 300:
+            return self._refusal(answer, request)
+        if answer.status != ACCEPTED:
             # Not SendGrid's answer to a mail send (a proxy's?): whether it was taken is
             # unknown, and only a person can tell what answers in its place.
             raise BackendBlocked(
-                f"{self.host} answered {response.status_code}, not SendGrid's 202",
-                [DeliveryResult(m, Outcome.UNKNOWN, f"answered {response.status_code}")
+                f"{self.host} answered {answer.status}, not SendGrid's 202",
+                [DeliveryResult(m, Outcome.UNKNOWN, f"answered {answer.status}")
                  for m in request.message_ids],
             )  # fmt: skip
-        return _Accepted(response.headers.get("X-Message-Id") or None)
+        return _Accepted(answer.header("X-Message-Id") or None)
 
-    def _refusal(self, exc: HTTPError, request: MailRequest) -> dict[int, str] | _Stop:
-        status = int(exc.status_code)
-        errors = _json(exc.body)
-        detail = f"{status} {describe_errors(errors) if errors is not None else exc.reason}"
+    def _refusal(self, answer: HttpAnswer, request: MailRequest) -> dict[int, str] | _Stop:
+        status = answer.status
+        errors = _json(answer.body)
+        detail = f"{status} {describe_errors(errors) if errors is not None else answer.reason}"
         if status == 429:
-            wait = self._rate_limit_wait(exc.headers)
+            wait = self._rate_limit_wait(answer)
             self._not_before = self._now() + timedelta(seconds=wait)
             return _Stop(f"SendGrid asks us to slow down ({detail})", wait)
         if status in IN_DOUBT_STATUSES:
             # A gateway gave up waiting for SendGrid, which may have taken the request.
             return _Stop(f"SendGrid's gateway answered {detail}", None, in_doubt=True)
         if status >= 500:
-            return _Stop(f"SendGrid is failing: {detail}", _retry_after(exc.headers, self._now()))
+            return _Stop(f"SendGrid is failing: {detail}", _retry_after(answer, self._now()))
         if status == 400:
             refusals = {
                 i: refusal
@@ -237,12 +328,12 @@ class SendGridBackend:
             text = text.replace(form, "SG.…")
         return text
 
-    def _rate_limit_wait(self, headers: Message | None) -> float:
+    def _rate_limit_wait(self, answer: HttpAnswer) -> float:
         now = self._now()
-        wait = _retry_after(headers, now)
-        if wait is None and headers is not None and headers.get("X-RateLimit-Reset"):
+        wait = _retry_after(answer, now)
+        if wait is None and (reset_header := answer.header("X-RateLimit-Reset")):
             try:
-                reset = float(headers["X-RateLimit-Reset"])
+                reset = float(reset_header)
             except ValueError:
                 reset = 0.0
             wait = max(0.0, reset - now.timestamp())
@@ -312,24 +403,6 @@ def _shared_cause(refusals: dict[int, Refusal], parts: int) -> bool:
     )
 
 
-def _mail_send_endpoint(api_key: str, host: str) -> Any:
-    """The library's client for POST /v3/mail/send, made once, following no redirects.
-
-    urllib follows a 301-303 with a GET that carries the Authorization header to wherever
-    it points; a 3xx here is refused (an HTTPError) and pauses the edition instead.
-    """
-    endpoint = SendGridAPIClient(api_key=api_key, host=host).client.mail.send
-    endpoint.request_headers = {**endpoint.request_headers, "Content-Type": CONTENT_TYPE}
-    opener = urllib.request.build_opener(_RefuseRedirects)
-    library_request = endpoint._make_request
-    # python_http_client builds a default opener per call; its documented seam for tests,
-    # _make_request, is where ours takes its place.
-    endpoint._make_request = lambda _default, request, timeout=None: library_request(
-        opener, request, timeout
-    )
-    return endpoint
-
-
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
         return None
@@ -342,7 +415,11 @@ class _DropDebugRecords(logging.Filter):
 
 def _keep_requests_out_of_debug_logs() -> None:
     """python_http_client logs every request's headers (the API key among them) and whole
-    body (contacts' data) at DEBUG; a verbose log configuration must not write them out."""
+    body (contacts' data) at DEBUG; a verbose log configuration must not write them out.
+
+    The default transport goes around the library's post(), but a transport passed in may
+    well use it.
+    """
     library_log = logging.getLogger("python_http_client.client")
     if not any(isinstance(f, _DropDebugRecords) for f in library_log.filters):
         library_log.addFilter(_DropDebugRecords())
@@ -355,9 +432,9 @@ def _by_content(batch: Sequence[OutgoingMessage]) -> dict[MessageContent, list[O
     return groups
 
 
-def _retry_after(headers: Message | None, now: datetime) -> float | None:
+def _retry_after(answer: HttpAnswer, now: datetime) -> float | None:
     """Seconds a Retry-After header asks for (a number, or an HTTP date), if any."""
-    value = headers.get("Retry-After") if headers is not None else None
+    value = answer.header("Retry-After")
     if not value:
         return None
     try:

@@ -6,18 +6,29 @@ test scripts one of SendGrid's answers and checks what became of every message.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
 import socket
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
-from commhub.delivery.backend import BackendBlocked, Outcome
-from commhub.delivery.sendgrid import SendGridBackend
+from commhub.actions import Action, NextStep
+from commhub.delivery.backend import BackendBlocked, DeliveryResult, Outcome
+from commhub.delivery.sendgrid import (
+    CONTENT_TYPE,
+    HttpAnswer,
+    NoAnswerError,
+    NotSentError,
+    SendGridBackend,
+    TransportError,
+)
+from commhub.store import next_steps_for
 from commhub.store.models import Alert, EditionState, MessageStatus
 from tests.builders import (
     SAMPLE_ENVELOPE,
@@ -187,7 +198,11 @@ def test_no_answer_after_the_request_left_puts_its_messages_in_doubt(
                for m in messages)  # fmt: skip
     with world.session() as session:
         alert = session.scalars(select(Alert).where(Alert.edition_id == edition_id)).one()
-    assert f"commhub editions resend-unknown {edition_id}" in alert.message
+    assert "resend them once you know they did not arrive" in alert.message
+    assert next_steps_for(alert, "news") == (
+        NextStep(Action.SHOW_EDITION, edition_id, "news"),
+        NextStep(Action.RESEND_UNKNOWN, edition_id, "news"),
+    )
 
 
 def test_a_400_fails_the_contact_it_names_and_sends_the_rest(
@@ -269,7 +284,8 @@ def test_refusals_only_a_person_can_fix_pause_the_edition_with_an_alert(
     with world.session() as session:
         alert = session.scalars(select(Alert).where(Alert.edition_id == edition_id)).one()
         assert meaning in alert.message
-        assert f"commhub editions release {edition_id}" in alert.message
+        assert alert.message.endswith("Fix the cause, then release it.")
+        assert next_steps_for(alert, "news") == (NextStep(Action.RELEASE, edition_id, "news"),)
 
 
 def test_a_wrong_api_key_is_a_401_from_the_fake_itself(
@@ -436,3 +452,58 @@ def test_an_unexpected_failure_keeps_the_key_out_of_the_reason(
     assert "secret" not in caught.value.reason
     assert [r.outcome for r in caught.value.results] == [Outcome.UNKNOWN]
     assert "secret" not in caught.value.results[0].detail
+
+
+class ScriptedTransport:
+    """A transport that answers from a script and keeps every request it was handed."""
+
+    def __init__(self, *script: HttpAnswer | TransportError) -> None:
+        self.script = list(script)
+        self.posts: list[tuple[str, dict[str, str], bytes, float]] = []
+
+    def post(self, url: str, headers: Mapping[str, str], body: bytes, timeout: float) -> HttpAnswer:
+        self.posts.append((url, dict(headers), body, timeout))
+        answer = self.script.pop(0)
+        if isinstance(answer, TransportError):
+            raise answer
+        return answer
+
+
+def test_a_transport_passed_in_carries_each_request_as_the_library_makes_it() -> None:
+    transport = ScriptedTransport(HttpAnswer(202, headers={"x-message-id": "sg-1"}))
+    backend = SendGridBackend(
+        "SG.key", "https://api.eu.sendgrid.com", timeout=7, transport=transport
+    )
+
+    results = backend.send([outgoing_message(1, "a@p.example", compiled_content())])
+
+    assert results == [DeliveryResult(1, Outcome.SENT, provider_message_id="sg-1")]
+    [(url, headers, body, timeout)] = transport.posts
+    assert url == "https://api.eu.sendgrid.com/v3/mail/send"
+    assert headers["Authorization"] == "Bearer SG.key"
+    assert headers["Content-Type"] == CONTENT_TYPE
+    assert headers["User-Agent"].startswith("sendgrid/")
+    assert timeout == 7
+    (personalization,) = json.loads(body)["personalizations"]
+    assert [to["email"] for to in personalization["to"]] == ["a@p.example"]
+
+
+@pytest.mark.parametrize(
+    ("failure", "outcome", "detail"),
+    [
+        (NotSentError("[Errno 111] Connection refused"), Outcome.DEFERRED,
+         "cannot reach SendGrid at https://api.sendgrid.com: [Errno 111] Connection refused"),
+        (NoAnswerError("TimeoutError: timed out"), Outcome.UNKNOWN,
+         "no answer from SendGrid after the request was sent: TimeoutError: timed out"),
+    ],
+)  # fmt: skip
+def test_a_transport_tells_a_request_that_never_left_from_one_whose_answer_was_lost(
+    failure: TransportError, outcome: Outcome, detail: str
+) -> None:
+    backend = SendGridBackend(
+        "SG.key", "https://api.sendgrid.com", transport=ScriptedTransport(failure)
+    )
+
+    (result,) = backend.send([outgoing_message(1, "a@p.example", compiled_content())])
+
+    assert (result.outcome, result.detail) == (outcome, detail)

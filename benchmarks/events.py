@@ -48,7 +48,8 @@ from sqlalchemy import func, select, update
 from throwaway_db import Database
 
 from commhub.delivery.sender import installation_id
-from commhub.editions.lifecycle import prepare_edition, start_edition
+from commhub.editions.lifecycle import start_edition
+from commhub.editions.preparation import prepare_edition
 from commhub.render.tokens import message_tokens
 from commhub.scheduling.due import local_waves
 from commhub.store.db import session_scope

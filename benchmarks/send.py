@@ -47,7 +47,8 @@ from commhub.delivery.outbox import OutboxBackend
 from commhub.delivery.sender import EditionSender
 from commhub.delivery.sendgrid import CONTENT_TYPE, SendGridBackend
 from commhub.delivery.smtp import SmtpBackend
-from commhub.editions.lifecycle import prepare_edition, start_edition
+from commhub.editions.lifecycle import start_edition
+from commhub.editions.preparation import prepare_edition
 from commhub.library.audiences import load_audiences, sync_audiences
 from commhub.resources import audiences_dir
 from commhub.scheduling.due import local_waves

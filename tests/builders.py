@@ -15,7 +15,8 @@ from commhub.clock import Clock
 from commhub.delivery.backend import DeliveryBackend, MessageContent, OutgoingMessage
 from commhub.delivery.pacing import SendPolicy
 from commhub.delivery.sender import EditionSender, SendReport
-from commhub.editions.lifecycle import Preparation, prepare_edition, start_edition
+from commhub.editions.lifecycle import start_edition
+from commhub.editions.preparation import Preparation, prepare_edition
 from commhub.render.mime import Envelope, Mailbox, Recipient
 from commhub.render.placeholders import ContactValues, Personalisable
 from commhub.render.renderer import CompiledMessage, Renderer

@@ -15,18 +15,15 @@ from commhub.editions.leases import (
     renew_lease,
 )
 from commhub.editions.lifecycle import (
-    Preparation,
     approve_edition,
     cancel_edition,
     describe_state,
     edition_detail,
     editions_to_resume,
-    ensure_prepared,
     get_edition,
     list_editions,
     next_steps,
     pause_edition,
-    prepare_edition,
     prepare_resend_unknown,
     recent_edition,
     release_edition,
@@ -43,6 +40,7 @@ from commhub.editions.message_store import (
     record_updates,
     status_counts,
 )
+from commhub.editions.preparation import Preparation, ensure_prepared, prepare_edition
 from commhub.editions.previews import Preview, preview_edition
 from commhub.editions.recipients import partner_filter_clause
 

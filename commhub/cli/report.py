@@ -11,24 +11,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from commhub.cli.context import AppContext, pass_app
 from commhub.contacts import neutralise
-from commhub.reports import ItemReach, Thresholds, event_rows, heat_map, item_report
-from commhub.store import Edition
-from commhub.tracking import (
-    ALERT_RATE,
-    FORMATS,
-    HOLD_RATE,
-    SEVEN,
-    THREE,
-    WINDOW,
+from commhub.reports import (
+    ItemReach,
     KeyMessageReach,
-    edition_rates,
+    Thresholds,
+    complaint_report,
+    event_rows,
+    heat_map,
+    heat_map_rows,
+    item_report,
     reach_report,
-    recent_rate,
 )
+from commhub.tracking import FORMATS, SEVEN, THREE
 
 
 @click.group()
@@ -44,11 +41,11 @@ def exposures_command(app: AppContext, output: str) -> None:
     3+ formats, and the share at seven exposures across three formats."""
     with app.session() as session:
         reaches = reach_report(session)
-    rows = [_row(reach) for reach in reaches]
+    rows = [reach.as_row() for reach in reaches]
     if output == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     elif output == "csv":
-        _write_csv(rows, list(_row(KeyMessageReach("", 0))))
+        _write_csv(rows, list(KeyMessageReach("", 0).as_row()))
     elif not rows:
         click.echo("No key messages yet: give content items a `key_message:`.", err=True)
     else:
@@ -60,17 +57,6 @@ def exposures_command(app: AppContext, output: str) -> None:
                 f"exposures {seen}  formats {formats}  "
                 f"seven across three {reach.seven_across_three} ({reach.share:.1%})"
             )
-
-
-def _row(reach: KeyMessageReach) -> dict[str, str | int | float]:
-    row: dict[str, str | int | float] = {
-        "key_message": reach.key_message,
-        "targeted": reach.targeted,
-    }
-    row |= {f"exposures_{n}": reach.by_exposures[n] for n in range(1, SEVEN + 1)}
-    row |= {f"formats_{n}": reach.by_formats[n] for n in range(1, THREE + 1)}
-    row |= {"seven_across_three": reach.seven_across_three, "share": round(reach.share, 4)}
-    return row
 
 
 @click.group()
@@ -105,28 +91,13 @@ def export_command(app: AppContext, since: datetime | None, target: str) -> None
 def complaints_command(app: AppContext, output: str) -> None:
     """Spam complaints: over the last 7 days and per edition of that time; at 0.1 % an
     alert, at 0.3 % new editions are held until released."""
-    now = app.runtime.clock.now()
     with app.session() as session:
-        recent = recent_rate(session, now)
-        editions = list(
-            session.scalars(
-                select(Edition.id)
-                .where(Edition.started_at >= now - WINDOW)
-                .order_by(Edition.started_at)
-            )
-        )
-        rates = edition_rates(session, editions)
+        found = complaint_report(session, app.runtime.clock.now())
     if output == "json":
-        rows = [
-            {"edition_id": i, "complaints": r.complaints, "sent": r.sent, "rate": r.rate}
-            for i, r in rates.items()
-        ]
-        summary = {"complaints": recent.complaints, "sent": recent.sent, "rate": recent.rate}
-        click.echo(json.dumps({"last_7_days": summary, "editions": rows}, indent=2))
+        click.echo(json.dumps(found.as_json(), indent=2))
         return
-    state = "hold" if recent.rate >= HOLD_RATE else "alert" if recent.rate >= ALERT_RATE else "ok"
-    click.echo(f"last 7 days: {recent.describe()}: {state}")
-    for edition_id, rate in rates.items():
+    click.echo(f"last 7 days: {found.recent.describe()}: {found.state}")
+    for edition_id, rate in found.editions.items():
         click.echo(f"  edition {edition_id:>6}: {rate.describe()}")
 
 
@@ -174,17 +145,7 @@ def partners_command(app: AppContext, output: str) -> None:
     thresholds = Thresholds(app.settings.heat_map_green, app.settings.heat_map_amber)
     with app.session() as session:
         roles, grids = heat_map(session)
-    rows = [
-        {
-            "partner": grid.partner,
-            "role": slug,
-            "contacts": grid.contacts.get(slug, 0),
-            **{fmt: round(grid.share(slug, fmt), 4) for fmt in FORMATS},
-            **{f"{fmt}_colour": thresholds.colour(grid.share(slug, fmt)) for fmt in FORMATS},
-        }
-        for grid in grids
-        for slug, _name in roles
-    ]
+    rows = heat_map_rows(roles, grids, thresholds)
     if output == "json":
         gaps = {grid.partner: grid.gaps(roles) for grid in grids}
         click.echo(json.dumps({"cells": rows, "gaps": gaps}, indent=2, ensure_ascii=False))

@@ -231,7 +231,7 @@ def _changed_state(row: ContactRow, found: Any, now: datetime) -> dict[str, Any]
 
 
 def export_contacts(session: Session, batch_size: int = BATCH_SIZE) -> Iterator[dict[str, str]]:
-    """Every contact as a CSV record (contacts_csv.EXPORT_COLUMNS), in id order, streamed."""
+    """Every contact as a CSV record (csv_format.EXPORT_COLUMNS), in id order, streamed."""
     slugs = {audience_id: slug for slug, audience_id in audience_slugs(session).items()}
     partners = {p.id: p for p in session.scalars(select(Partner))}
     after = 0

@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from commhub.store import Audience, Contact, Exposure, Partner, contact_roles
+from commhub.store import Audience, Contact, Exposure, Format, Partner, contact_roles
 from commhub.tracking import FORMATS
 
 FORMAT_NAMES = {
-    "email": "the newsletter",
-    "video": "the video digest",
-    "social": "social posts",
-    "rss": "the feed",
+    Format.EMAIL: "the newsletter",
+    Format.VIDEO: "the video digest",
+    Format.SOCIAL: "social posts",
+    Format.RSS: "the feed",
 }
+Roles = list[tuple[str, str]]  # (slug, name) of each audience, in order
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class PartnerGrid:
         total = self.contacts.get(role, 0)
         return self.reached.get((role, fmt), 0) / total if total else 0.0
 
-    def gaps(self, roles: list[tuple[str, str]]) -> list[str]:
+    def gaps(self, roles: Roles) -> list[str]:
         """What is missing, in words: roles without contacts, formats a role never saw."""
         found = []
         for slug, name in roles:
@@ -58,7 +59,7 @@ class PartnerGrid:
         return found
 
 
-def heat_map(session: Session) -> tuple[list[tuple[str, str]], list[PartnerGrid]]:
+def heat_map(session: Session) -> tuple[Roles, list[PartnerGrid]]:
     """The roles (slug, name) and each partner's grid, partners by name."""
     roles = [(slug, name) for slug, name in session.execute(
         select(Audience.slug, Audience.name).order_by(Audience.slug)
@@ -85,3 +86,20 @@ def heat_map(session: Session) -> tuple[list[tuple[str, str]], list[PartnerGrid]
     for partner, cells in reached.items():
         grids.setdefault(partner, PartnerGrid(partner)).reached = cells
     return roles, sorted(grids.values(), key=lambda g: g.partner.casefold())
+
+
+def heat_map_rows(
+    roles: Roles, grids: list[PartnerGrid], thresholds: Thresholds
+) -> list[dict[str, str | int | float]]:
+    """One flat row per partner and role: contacts, each format's share and its colour."""
+    return [
+        {
+            "partner": grid.partner,
+            "role": slug,
+            "contacts": grid.contacts.get(slug, 0),
+            **{fmt: round(grid.share(slug, fmt), 4) for fmt in FORMATS},
+            **{f"{fmt}_colour": thresholds.colour(grid.share(slug, fmt)) for fmt in FORMATS},
+        }
+        for grid in grids
+        for slug, _name in roles
+    ]

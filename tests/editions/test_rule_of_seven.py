@@ -16,6 +16,7 @@ from commhub.config import check_smtp_url
 from commhub.delivery.outbox import OutboxBackend
 from commhub.delivery.smtp import SmtpBackend
 from commhub.render.tokens import message_tokens
+from commhub.reports.exposures import reach_report
 from commhub.reports.items import item_report
 from commhub.scheduling.series import apply_series, get_series, read_series_file
 from commhub.store import schema
@@ -31,7 +32,7 @@ from commhub.store.models import (
     MessageStatus,
     Series,
 )
-from commhub.tracking.exposures import key_messages_of_message, reach_report
+from commhub.tracking.exposures import key_messages_of_message
 from commhub.web import create_app
 from tests.builders import NOW, World
 from tests.cli.test_cli import Commhub

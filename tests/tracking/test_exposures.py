@@ -17,9 +17,10 @@ from sqlalchemy import select
 from commhub.delivery.outbox import OutboxBackend
 from commhub.delivery.sender import installation_id
 from commhub.render.tokens import message_tokens
+from commhub.reports.exposures import reach_report
 from commhub.reports.items import item_report
 from commhub.store.models import Contact, ExposureTally, KeyMessage
-from commhub.tracking.exposures import reach_report, record_exposures
+from commhub.tracking.exposures import record_exposures
 from commhub.tracking.provider_events import record_events
 from commhub.web import create_app
 from tests.builders import World

@@ -42,7 +42,7 @@ from commhub.editions.message_store import (
 )
 from commhub.editions.preparation import Preparation, ensure_prepared, prepare_edition
 from commhub.editions.previews import Preview, preview_edition
-from commhub.editions.recipients import partner_filter_clause
+from commhub.editions.recipients import in_audience, may_be_sent, partner_filter_clause
 
 __all__ = [
     "CLAIM_SECONDS",
@@ -62,8 +62,10 @@ __all__ = [
     "ensure_prepared",
     "get_edition",
     "holder_is_dead",
+    "in_audience",
     "list_editions",
     "mark_in_doubt",
+    "may_be_sent",
     "new_owner",
     "next_steps",
     "partner_filter_clause",

@@ -8,7 +8,6 @@ conditional UPDATE on the state it leaves, so a late or duplicate writer changes
 
 from __future__ import annotations
 
-import json
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,27 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import (
-    String,
-    Table,
-    Text,
-    and_,
-    bindparam,
-    func,
-    insert,
-    or_,
-    select,
-    type_coerce,
-    update,
-)
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from commhub.editions.recipients import skip_reason
+from commhub.editions.recipients import skip_reason_of
 from commhub.store import (
     Channel,
     Contact,
-    ContactStatus,
     Message,
     MessageStatus,
     Partner,
@@ -188,28 +173,17 @@ def claim_peeked(
     ago) are skipped instead, with the reason. Returns the claimed, and how many skipped."""
     if not peeked:
         return [], 0
-    today = now.date()
-    suppressions = session.execute(
-        select(
-            Message.id,
-            # Worked out in SQL: decoding each contact's status, JSON and dates in Python
-            # would cost more than the rest of the claim.
-            type_coerce(Contact.status, String),
-            Contact.consent_at.is_not(None),
-            sql_cast(Contact.opted_out_channels, Text),
-            and_(Contact.paused_until.is_not(None), Contact.paused_until >= today),
+    reason = skip_reason_of(channel, now.date())
+    # Worked out in SQL, by the rule the edition queued with: decoding each contact's
+    # status, JSON and dates in Python would cost more than the rest of the claim.
+    skips = [
+        {"mid": message_id, "reason": why}
+        for message_id, why in session.execute(
+            select(Message.id, reason)
+            .join(Contact, Contact.id == Message.contact_id)
+            .where(Message.id.in_([m.message_id for m in peeked]), reason.is_not(None))
         )
-        .join(Contact, Contact.id == Message.contact_id)
-        .where(Message.id.in_([m.message_id for m in peeked]))
-    )
-    skips = []
-    for message_id, status, consented, opted_out, paused in suppressions:
-        reason = skip_reason(
-            _STATUSES[status], bool(consented), _channels(opted_out),
-            today if paused else None, channel, today,
-        )  # fmt: skip
-        if reason is not None:
-            skips.append({"mid": message_id, "reason": reason})
+    ]
     if skips:
         session.execute(
             update(MESSAGES)
@@ -230,17 +204,6 @@ def claim_peeked(
         )
     )
     return [m for m in peeked if m.message_id in claimed], len(skips)
-
-
-_STATUSES = {status.value: status for status in ContactStatus}
-
-
-def _channels(opted_out: str | None) -> list[str]:
-    """The opted-out channels from their JSON text (nearly always an empty list)."""
-    if not opted_out or opted_out == "[]":
-        return []
-    channels = json.loads(opted_out)
-    return channels if isinstance(channels, list) else []
 
 
 def record_updates(session: Session, updates: Sequence[StatusUpdate], now: datetime) -> None:

@@ -11,23 +11,12 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Text, and_, func, or_, select, true
-from sqlalchemy import cast as sql_cast
+from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import Session
 
-from commhub.editions import partner_filter_clause
+from commhub.editions import in_audience, may_be_sent
 from commhub.scheduling.cadence import zone_named
-from commhub.store import (
-    Audience,
-    Contact,
-    ContactStatus,
-    Edition,
-    EditionState,
-    Partner,
-    Series,
-    contact_roles,
-    series_audiences,
-)
+from commhub.store import Audience, Contact, Edition, EditionState, Series, series_audiences
 
 # Editions still to act on are listed however overdue they are.
 _OPEN = (EditionState.PLANNED, EditionState.HELD, EditionState.SENDING, EditionState.PAUSED)
@@ -115,7 +104,7 @@ class _SeriesFacts:
     def __init__(
         self,
         series: Series,
-        audiences: dict[int, tuple[str, ...]],
+        audiences: dict[int, dict[str, int]],
         counter: _RecipientCounter,
     ) -> None:
         self.slug = series.slug
@@ -123,20 +112,22 @@ class _SeriesFacts:
         self.timezone = series.timezone
         self.zone = zone_named(series.timezone)
         self.local_time = series.local_time
-        self.audiences = () if series.all_audiences else audiences.get(series.id, ())
-        self.expected = counter.count(self.audiences, series)
+        chosen = {} if series.all_audiences else audiences.get(series.id, {})
+        self.audiences = tuple(chosen)
+        self.expected = counter.count(tuple(chosen.values()), series)
 
 
-def _series_audiences(session: Session, series_ids: set[int]) -> dict[int, tuple[str, ...]]:
-    found: dict[int, list[str]] = {}
-    for series_id, slug in session.execute(
-        select(series_audiences.c.series_id, Audience.slug)
+def _series_audiences(session: Session, series_ids: set[int]) -> dict[int, dict[str, int]]:
+    """Each series' named audiences, slug -> id, by slug."""
+    found: dict[int, dict[str, int]] = {}
+    for series_id, slug, audience_id in session.execute(
+        select(series_audiences.c.series_id, Audience.slug, Audience.id)
         .join(Audience, Audience.id == series_audiences.c.audience_id)
         .where(series_audiences.c.series_id.in_(series_ids))
         .order_by(Audience.slug)
     ):
-        found.setdefault(series_id, []).append(slug)
-    return {series_id: tuple(slugs) for series_id, slugs in found.items()}
+        found.setdefault(series_id, {})[slug] = audience_id
+    return found
 
 
 class _RecipientCounter:
@@ -147,32 +138,19 @@ class _RecipientCounter:
         self.today = now.date()
         self.known: dict[tuple[Any, ...], int] = {}
 
-    def count(self, slugs: tuple[str, ...], series: Series) -> int:
+    def count(self, audience_ids: tuple[int, ...], series: Series) -> int:
         partner_filter = tuple(sorted((k, tuple(v)) for k, v in series.partner_filter.items()))
-        key = (slugs, partner_filter, series.channel.value)
+        key = (audience_ids, partner_filter, series.channel.value)
         if key not in self.known:
-            self.known[key] = self._count(slugs, series)
+            self.known[key] = self._count(audience_ids, series)
         return self.known[key]
 
-    def _count(self, slugs: tuple[str, ...], series: Series) -> int:
-        # The same rules as recipients.skip_reason, in SQL: active, consented, not opted out
-        # of the channel, not paused today.
-        opted_out = sql_cast(Contact.opted_out_channels, Text)
-        query = (
-            select(func.count(func.distinct(Contact.id)))
-            .join(contact_roles, contact_roles.c.contact_id == Contact.id)
-            .join(Audience, Audience.id == contact_roles.c.audience_id)
-            .where(
-                Contact.status == ContactStatus.ACTIVE,
-                Contact.consent_at.is_not(None),
-                opted_out.not_like(f'%"{series.channel.value}"%'),
-                or_(Contact.paused_until.is_(None), Contact.paused_until < self.today),
-            )
-        )
-        if slugs:
-            query = query.where(Audience.slug.in_(slugs))
-        if any(series.partner_filter.values()):
-            query = query.join(Partner, Partner.id == Contact.partner_id).where(
-                and_(partner_filter_clause(series.partner_filter))
-            )
+    def _count(self, audience_ids: tuple[int, ...], series: Series) -> int:
+        # The editions' own rule of who is in the audience and who may be sent to, so that
+        # the count promised is the count queued. No audience named (`audiences: all`): any.
+        query = in_audience(
+            select(func.count(func.distinct(Contact.id))),
+            audience_ids or None,
+            series.partner_filter,
+        ).where(may_be_sent(series.channel, self.today))
         return int(self.session.scalar(query) or 0)

@@ -261,7 +261,7 @@ def preview_command(
         Path(out).write_text(body, encoding="utf-8")
     click.echo(f"subject: {preview.subject}", err=True)
     click.echo(
-        f"{preview.source}, role set {','.join(preview.role_set)}"
+        f"{preview.source}, role set {preview.role_set.key}"
         + (f": wrote {out}" if out != "-" else ""),
         err=True,
     )
@@ -281,7 +281,7 @@ def test_command(app: AppContext, series_slug: str, address: str, role_set: str 
     with app.session() as session:
         series, preview = _preview(app, session, series_slug, role_set)
         result = send_test(preview, series, address, app.backend, app.settings)
-    which = f"{preview.source}, role set {','.join(preview.role_set)}"
+    which = f"{preview.source}, role set {preview.role_set.key}"
     if result.outcome is not Outcome.SENT:
         click.echo(f"test of {series_slug} to {address} not sent: {result.detail}", err=True)
         sys.exit(1)

@@ -546,9 +546,7 @@ def send_test(
     compiled = CompiledMessage(subject, preview.compiled.html, preview.compiled.text)
     # Test messages are numbered by time: no message row stands behind them.
     test_id = time.time_ns() // 1000
-    content = MessageContent(
-        0, ",".join(preview.role_set), envelope_for(series, settings), compiled
-    )
+    content = MessageContent(0, preview.role_set.key, envelope_for(series, settings), compiled)
     recipient = Recipient(
         message_id=test_id,
         edition_id=0,

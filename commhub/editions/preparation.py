@@ -53,6 +53,7 @@ from commhub.store import (
     EditionRender,
     EditionState,
     MessageStatus,
+    RoleSet,
     raise_alert,
     variant_without,
 )
@@ -97,7 +98,7 @@ class Addressing:
         self.left_out: Counter[str] = Counter()  # contacts sent a variant without some items
         # The renders to compile, (role set, variant) -> sections, in the order first used.
         self.renders: dict[RenderKey, list[Section]] = {}
-        self._sections_of: dict[tuple[str, ...], list[Section]] = {}
+        self._sections_of: dict[RoleSet, list[Section]] = {}
         self._variants: dict[RenderKey, list[Section]] = {}
 
     def messages(self, members: Iterable[AudienceMember]) -> Iterator[QueuedMessage]:
@@ -109,7 +110,7 @@ class Addressing:
 
     def message_for(self, member: AudienceMember) -> QueuedMessage | None:
         """The member's message, or None when there is nothing to send them."""
-        key = ",".join(member.role_set)
+        key = member.role_set.key
         sections = self._sections(member.role_set)
         if not sections:
             self.nothing_new[key] += 1
@@ -130,7 +131,7 @@ class Addressing:
         wave = self.waves.wave_of(member.timezone) if self.waves else None
         return QueuedMessage(member.contact_id, key, member.skip_reason, wave, variant)
 
-    def _sections(self, role_set: tuple[str, ...]) -> list[Section]:
+    def _sections(self, role_set: RoleSet) -> list[Section]:
         if role_set not in self._sections_of:
             self._sections_of[role_set] = self.plan.sections(role_set)
         return self._sections_of[role_set]
@@ -242,7 +243,7 @@ def _write_renders(
 ) -> None:
     """Record the content carried and its links, and compile each render once."""
     plan = preparation.plan
-    covered = {slug for key in preparation.role_sets for slug in key.split(",")}
+    covered = {slug for key in preparation.role_sets for slug in RoleSet.parse(key)}
     carried = ContentPlan(plan.audiences, {s: i for s, i in plan.picks.items() if s in covered})
     record_picks(session, edition, carried)
     link_ids = _store_links(session, edition, carried)

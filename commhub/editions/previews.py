@@ -28,7 +28,7 @@ from commhub.render import (
     Renderer,
     Sender,
 )
-from commhub.store import Edition, EditionState, Series
+from commhub.store import Edition, EditionState, RoleSet, Series
 
 SAMPLE_CONTACT = ContactValues(
     first_name="Alex",
@@ -42,7 +42,7 @@ SAMPLE_CONTACT = ContactValues(
 @dataclass(frozen=True)
 class Preview:
     series: str
-    role_set: tuple[str, ...]
+    role_set: RoleSet
     source: str  # which edition this is: held, sent, or one started now
     compiled: CompiledMessage
     values: ContactValues
@@ -71,7 +71,7 @@ def preview_edition(
 ) -> Preview:
     """Compile the series' next edition for role_set (default: all its audiences)."""
     audiences = [a.slug for a in series_audiences(session, series)]
-    wanted = tuple(sorted(set(role_set))) if role_set else tuple(audiences)
+    wanted = RoleSet(role_set or audiences)
     unknown = [slug for slug in wanted if slug not in audiences]
     if unknown:
         raise InvalidInput(

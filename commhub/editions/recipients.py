@@ -26,11 +26,11 @@ from commhub.store import (
     ContactStatus,
     Message,
     Partner,
+    RoleSet,
     SkipReason,
     contact_roles,
 )
 
-RoleSet = tuple[str, ...]
 PARTNER_FILTER_FIELDS = {"types": Partner.type, "tiers": Partner.tier, "regions": Partner.region}
 _STATUS_REASONS = {
     ContactStatus.UNSUBSCRIBED: SkipReason.UNSUBSCRIBED,
@@ -149,4 +149,4 @@ def audience_members(
 
 
 def _member(row: Any, roles: list[str]) -> AudienceMember:
-    return AudienceMember(row.id, tuple(sorted(roles)), row.skip_reason, row.timezone)
+    return AudienceMember(row.id, RoleSet(roles), row.skip_reason, row.timezone)

@@ -22,6 +22,7 @@ from commhub.store import (
     EventKind,
     Message,
     MessageStatus,
+    RoleSet,
     role_set_includes,
     variant_leaves_out,
 )
@@ -140,5 +141,5 @@ def _contact_audiences(session: Session) -> dict[int, set[str]]:
         .where(Message.status == MessageStatus.SENT)
         .distinct()
     ):
-        found.setdefault(contact_id, set()).update(role_set.split(","))
+        found.setdefault(contact_id, set()).update(RoleSet.parse(role_set))
     return found

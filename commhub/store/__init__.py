@@ -32,7 +32,13 @@ from commhub.store.db import (
     utcnow,
 )
 from commhub.store.health import check_database
-from commhub.store.message_keys import FULL, role_set_includes, variant_leaves_out, variant_without
+from commhub.store.message_keys import (
+    FULL,
+    RoleSet,
+    role_set_includes,
+    variant_leaves_out,
+    variant_without,
+)
 from commhub.store.models import (
     FORMAT_OF,
     Alert,
@@ -110,6 +116,7 @@ __all__ = [
     "MessageStatus",
     "OpenAlert",
     "Partner",
+    "RoleSet",
     "Series",
     "Shift",
     "SkipReason",

@@ -1,14 +1,15 @@
 """What a message's role_set and variant columns hold, and the SQL that matches them.
 
-A role set is the audience slugs a message was made for, comma-separated; a variant names
-the items left out of that role set's content ("" for none). Editions write these keys;
-exposures and reports read them back.
+A RoleSet is the audiences a message was made for; the message stores it as its key, the
+slugs comma-joined. A variant names the items left out of that role set's content ("" for
+none). Editions write these keys; exposures and reports read them back.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Self
 
 from sqlalchemy import ColumnElement, String, func, literal_column
 from sqlalchemy import cast as sql_cast
@@ -17,10 +18,30 @@ from sqlalchemy.orm import InstrumentedAttribute
 from commhub.store.models import Message
 
 
+class RoleSet(tuple[str, ...]):
+    """The audiences a message is made for: their slugs, sorted, each once."""
+
+    __slots__ = ()
+
+    def __new__(cls, slugs: Iterable[str] = ()) -> Self:
+        return super().__new__(cls, sorted(set(slugs)))
+
+    @classmethod
+    def parse(cls, key: str) -> Self:
+        """The role set a message's stored key names ("sales,technical")."""
+        return cls(key.split(",") if key else ())
+
+    @property
+    def key(self) -> str:
+        """How a message stores it: the slugs, comma-joined."""
+        return ",".join(self)
+
+
 def role_set_includes(
     audience_slug: ColumnElement[str] | InstrumentedAttribute[str],
 ) -> ColumnElement[bool]:
-    """SQL: the message's role set (audience slugs, comma-separated) holds this slug."""
+    """SQL: the message's role set holds this slug (a LIKE over its key, the one place the
+    key's form is matched in SQL)."""
     return (literal_column("','") + Message.role_set + literal_column("','")).like(
         literal_column("'%,'") + audience_slug + literal_column("',%'")
     )

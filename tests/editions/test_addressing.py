@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from commhub.editions.preparation import Addressing
 from commhub.editions.recipients import AudienceMember
 from commhub.render.content_plan import AudienceInfo, ContentPlan, PickedItem
+from commhub.store.message_keys import RoleSet
 from commhub.store.models import ContentKind, SkipReason
 
 SALES = AudienceInfo("sales", "Sales", "Sellers")
@@ -33,7 +34,7 @@ class Waves:
 def member(
     contact_id: int, *roles: str, skip: SkipReason | None = None, zone: str | None = None
 ) -> AudienceMember:
-    return AudienceMember(contact_id, tuple(sorted(roles)), skip, zone)
+    return AudienceMember(contact_id, RoleSet(roles), skip, zone)
 
 
 def test_each_member_gets_their_role_sets_render_and_nothing_new_gets_nothing() -> None:

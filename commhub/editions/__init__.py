@@ -17,7 +17,6 @@ from commhub.editions.leases import (
 from commhub.editions.lifecycle import (
     approve_edition,
     cancel_edition,
-    describe_state,
     edition_detail,
     editions_to_resume,
     get_edition,
@@ -42,7 +41,7 @@ from commhub.editions.message_store import (
 )
 from commhub.editions.preparation import Preparation, ensure_prepared, prepare_edition
 from commhub.editions.previews import Preview, preview_edition
-from commhub.editions.recipients import in_audience, may_be_sent, partner_filter_clause
+from commhub.editions.recipients import in_audience, may_be_sent
 
 __all__ = [
     "CLAIM_SECONDS",
@@ -55,7 +54,6 @@ __all__ = [
     "approve_edition",
     "cancel_edition",
     "claim_peeked",
-    "describe_state",
     "earliest_retry",
     "edition_detail",
     "editions_to_resume",
@@ -68,7 +66,6 @@ __all__ = [
     "may_be_sent",
     "new_owner",
     "next_steps",
-    "partner_filter_clause",
     "pause_edition",
     "peek_batch",
     "prepare_edition",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from commhub.scheduling.agenda import CalendarEntry, calendar
 from commhub.scheduling.dispatch import EditionRunner
-from commhub.scheduling.due import claim, local_waves
+from commhub.scheduling.due import local_waves
 from commhub.scheduling.ical import (
     calendar_ics,
     create_feed,
@@ -35,7 +35,6 @@ __all__ = [
     "apply_series",
     "calendar",
     "calendar_ics",
-    "claim",
     "create_feed",
     "feed_path",
     "get_series",

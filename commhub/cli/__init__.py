@@ -30,7 +30,7 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
 
-class Refused(click.ClickException):
+class CommandRefused(click.ClickException):
     """A commhub error, shown as `commhub: ...` lines on stderr."""
 
     exit_code = EXIT_REFUSED
@@ -40,7 +40,7 @@ class Refused(click.ClickException):
             click.echo(f"commhub: {line}", err=True)
 
 
-class BadSettings(Refused):
+class BadSettings(CommandRefused):
     exit_code = EXIT_USAGE
 
 
@@ -51,7 +51,7 @@ class CommhubGroup(click.Group):
         except SettingsError as exc:
             raise BadSettings(f"settings: {exc}") from exc
         except CommhubError as exc:
-            raise Refused(with_next_steps(str(exc), exc.next_steps)) from exc
+            raise CommandRefused(with_next_steps(str(exc), exc.next_steps)) from exc
 
 
 @click.group(cls=CommhubGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -23,12 +23,12 @@ def list_command(app: AppContext, include_resolved: bool) -> None:
         found = list_alerts(session, include_resolved)
         if not found:
             click.echo("No open alerts.", err=True)
-        for open_alert in found:
-            alert = open_alert.alert
+        for shown in found:
+            alert = shown.alert
             raised, resolved = alert.raised_at, alert.resolved_at
             state = f"resolved {resolved:%Y-%m-%d %H:%M}" if resolved else "open"
             click.echo(f"{raised:%Y-%m-%d %H:%M} UTC  {alert.kind:<18} {state:<22} {alert.subject}")
             click.echo(f"    {alert.message}")
             if alert.resolved_at is None:
-                for step in open_alert.next_steps:
+                for step in shown.next_steps:
                     click.echo(f"    {say(step)}")

@@ -25,6 +25,7 @@ from commhub.editions import (
     Preview,
     approve_edition,
     cancel_edition,
+    describe_state,
     edition_detail,
     editions_to_resume,
     ensure_prepared,
@@ -67,16 +68,19 @@ def send_command(app: AppContext, series_slug: str, now_flag: bool, again: bool)
                 session, series_slug, now, app.renderer, app.settings, owner, again
             )
             edition = preparation.edition
-            edition_id, state, steps = edition.id, edition.state, next_steps(edition)
-            _describe_preparation(preparation)
+            edition_id, state = edition.id, edition.state
+            held = with_next_steps(
+                f"edition {edition_id} is {describe_state(edition)}", next_steps(edition)
+            )
     except EditionUnderWay as exc:
         click.echo(f"commhub: {with_next_steps(str(exc), exc.next_steps)}", err=True)
         sys.exit(EXIT_NEEDS_A_PERSON)
+    _describe_preparation(preparation)
     if state is EditionState.EMPTY:
         click.echo(f"edition {edition_id}: {preparation.edition.state_reason}: no email sent")
         return
     if state is EditionState.HELD:
-        click.echo(with_next_steps(f"edition {edition_id} is held", steps), err=True)
+        click.echo(held, err=True)
         sys.exit(EXIT_NEEDS_A_PERSON)
     _send(app, edition_id, owner)
 
@@ -118,11 +122,8 @@ def _send(app: AppContext, edition_id: int, owner: str | None = None) -> None:
             session, edition_id, app.runtime.clock.now(), app.renderer, app.settings, local_waves
         )
         if edition.state is not EditionState.SENDING:
-            click.echo(
-                with_next_steps(
-                    f"edition {edition_id} is {edition.state.value}", next_steps(edition)
-                )
-            )
+            state = f"edition {edition_id} is {describe_state(edition)}"
+            click.echo(with_next_steps(state, next_steps(edition)))
             sys.exit(EXIT_NEEDS_A_PERSON)
         counts = status_counts(session, edition_id)
     pending = sum(counts[s] for s in PENDING)
@@ -233,13 +234,13 @@ def show_command(app: AppContext, edition_id: int) -> None:
                 click.echo(f"  message {message_id}  {email}  {error or ''}")
             if len(rows) > 20:
                 click.echo(f"  ... and {len(rows) - 20} more")
-    for open_alert in detail.alerts:
-        alert = open_alert.alert
+    for shown in detail.alerts:
+        alert = shown.alert
         if alert.resolved_at:
             click.echo(f"alert (resolved): {alert.subject}: {alert.message}")
         else:
             text = f"alert (open): {alert.subject}: {alert.message}"
-            click.echo(with_next_steps(text, open_alert.next_steps))
+            click.echo(with_next_steps(text, shown.next_steps))
 
 
 @editions.command("preview")
@@ -379,11 +380,8 @@ def resume_command(app: AppContext, edition_id: int | None, resume_all: bool) ->
         else:
             edition = get_edition(session, edition_id)  # type: ignore[arg-type]
             if edition.state is not EditionState.SENDING:
-                click.echo(
-                    with_next_steps(
-                        f"edition {edition.id} is {edition.state.value}", next_steps(edition)
-                    )
-                )
+                state = f"edition {edition.id} is {describe_state(edition)}"
+                click.echo(with_next_steps(state, next_steps(edition)))
                 return
             ids = [edition.id]
     if not ids:

@@ -19,7 +19,7 @@ _COMMANDS = {
         "once you know they did not arrive, resend them with `{command}`",
     ),
     Action.SEND_AGAIN: ("commhub editions send {series} --now --again", "add --again to mean it"),
-    Action.APPLY_SERIES: ("commhub series apply FILE", "add it with `commhub series apply`"),
+    Action.APPLY_SERIES: ("commhub series apply FILE", "add or fix it with `{command}`"),
     Action.LIST_CALENDAR_FEEDS: ("commhub calendar links", "`{command}` lists them"),
     Action.INIT: ("commhub init", "run `{command}`"),
 }

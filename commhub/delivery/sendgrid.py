@@ -65,9 +65,9 @@ from commhub.delivery.sendgrid_payload import (
 )
 from commhub.store import utcnow
 
-# Our bodies are ready-made JSON in UTF-8. python_http_client serialises any body whose
-# Content-Type is exactly application/json; with the charset named it sends such a string
-# as it is (the benchmark posts through it that way).
+# Our bodies are ready-made JSON in UTF-8, sent as they are. (python_http_client, through
+# which the benchmark's baseline posts, would re-serialise a body whose Content-Type is
+# exactly application/json; with the charset named it leaves it alone.)
 CONTENT_TYPE = "application/json; charset=utf-8"
 MAIL_SEND_PATH = "/v3/mail/send"
 ACCEPTED = 202

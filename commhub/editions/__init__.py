@@ -17,6 +17,7 @@ from commhub.editions.leases import (
 from commhub.editions.lifecycle import (
     approve_edition,
     cancel_edition,
+    describe_state,
     edition_detail,
     editions_to_resume,
     get_edition,
@@ -54,6 +55,7 @@ __all__ = [
     "approve_edition",
     "cancel_edition",
     "claim_peeked",
+    "describe_state",
     "earliest_retry",
     "edition_detail",
     "editions_to_resume",

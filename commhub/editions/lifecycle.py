@@ -40,11 +40,11 @@ from commhub.store import (
     PAUSE_ALERT,
     PREPARE_ALERT,
     Alert,
+    AlertWithSteps,
     Edition,
     EditionRender,
     EditionState,
     MessageStatus,
-    OpenAlert,
     Series,
     SkipReason,
     User,
@@ -320,7 +320,7 @@ class EditionDetail:
     by_role_set: dict[str, Counter[MessageStatus]]
     skip_reasons: Counter[str]
     notes: dict[str, Any]
-    alerts: list[OpenAlert]
+    alerts: list[AlertWithSteps]
     unknown: list[tuple[int, str, str | None]]
     failed: list[tuple[int, str, str | None]]
     renders: int
@@ -345,7 +345,7 @@ def edition_detail(session: Session, edition_id: int) -> EditionDetail:
         skip_reasons=skip_reasons(session, edition_id),
         notes=edition.notes,
         alerts=[
-            OpenAlert(alert, next_steps_for(alert, edition.series.slug))
+            AlertWithSteps(alert, next_steps_for(alert, edition.series.slug))
             for alert in session.scalars(
                 select(Alert).where(Alert.edition_id == edition_id).order_by(Alert.raised_at)
             )

@@ -31,14 +31,14 @@ _ACTIONS = {
     PAUSE_ALERT: (Action.RELEASE,),
     DOUBT_ALERT: (Action.SHOW_EDITION, Action.RESEND_UNKNOWN),
     MISSED_ALERT: (Action.RELEASE,),
-    WAITING_ALERT: (Action.SHOW_EDITION,),
+    # WAITING_ALERT: none; its text names the edition under way, which it waits for.
     PREPARE_ALERT: (Action.RELEASE,),
     PLAN_ALERT: (Action.APPLY_SERIES,),
 }
 
 
 @dataclass(frozen=True)
-class OpenAlert:
+class AlertWithSteps:
     """An alert with what can be done about it."""
 
     alert: Alert
@@ -95,7 +95,7 @@ def resolve_alerts(session: Session, edition_id: int, now: datetime, kinds: tupl
     return rowcount(result)
 
 
-def list_alerts(session: Session, include_resolved: bool = False) -> list[OpenAlert]:
+def list_alerts(session: Session, include_resolved: bool = False) -> list[AlertWithSteps]:
     """Alerts, newest first, with their next steps; only the open ones unless include_resolved."""
     query = (
         select(Alert, Series.slug)
@@ -105,4 +105,6 @@ def list_alerts(session: Session, include_resolved: bool = False) -> list[OpenAl
     )
     if not include_resolved:
         query = query.where(Alert.resolved_at.is_(None))
-    return [OpenAlert(alert, next_steps_for(alert, slug)) for alert, slug in session.execute(query)]
+    return [
+        AlertWithSteps(alert, next_steps_for(alert, slug)) for alert, slug in session.execute(query)
+    ]

@@ -34,6 +34,7 @@ def check_database(engine: Engine) -> DatabaseHealth:
         return DatabaseHealth("error", engine.dialect.name, None, expected, None, detail)
     latency = round((time.perf_counter() - started) * 1000, 2)
     if revision != expected:
+        # /healthz's documented answer to operators, kept word for word.
         detail = "schema is behind this code: run `commhub init`"
         return DatabaseHealth("error", engine.dialect.name, revision, expected, latency, detail)
     return DatabaseHealth("ok", engine.dialect.name, revision, expected, latency)

@@ -84,3 +84,14 @@ def test_a_read_error_is_raised_only_when_asked() -> None:
     with pytest.raises(OSError, match="database gone"):
         state.raise_read_error()
     state.raise_read_error()  # once only
+
+
+def test_an_outage_past_its_limit_names_it_even_when_nothing_was_attempted() -> None:
+    state = loop()
+    state.after_batch(*batch(Outcome.DEFERRED), None, T0)
+    updates, outcomes, _results = batch(Outcome.DEFERRED)
+    blocked = BackendBlocked("421 too busy")
+    verdict = state.after_batch(updates, outcomes, [], blocked, T0 + timedelta(seconds=60))
+    assert verdict.pause_reason == (
+        "the smtp back end has taken nothing since 2026-12-01 09:00 UTC: not attempted"
+    )

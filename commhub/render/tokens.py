@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from itsdangerous import BadData, URLSafeSerializer
 
+from commhub.store import MAX_ID
+
 
 class TokenPurpose(enum.StrEnum):
     """What a token may be used for; part of the signature."""
@@ -22,6 +24,8 @@ class TokenPurpose(enum.StrEnum):
     CALENDAR = "calendar"  # the team's subscribable calendar feed (scheduling)
 
 
+# Longer than any token commhub signs: a longer one is not even verified.
+MAX_TOKEN_LENGTH = 200
 FAST_PATH_LIMIT = 10**12
 
 
@@ -58,16 +62,19 @@ class Tokens:
         return (payload + b"." + signature).decode("ascii")
 
     def read(self, token: str) -> int | None:
-        """The id a genuine token names, or None for anything forged, altered or foreign.
+        """The id a genuine token names, or None for anything forged, altered or foreign, or
+        naming an id no row can have (the databases' ids are 64-bit).
 
         itsdangerous compares signatures in constant time, so a near-miss takes no longer
-        to refuse than a wild guess.
+        to refuse than a wild guess; a token longer than any commhub signs is not looked at.
         """
+        if len(token) > MAX_TOKEN_LENGTH:
+            return None
         try:
             value = self._serializer.loads(token)
         except BadData:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
             return None
         return value
 
@@ -93,6 +100,8 @@ class FeedTokens:
 
     def read(self, token: str) -> str | None:
         """The name a genuine calendar token carries, or None (compared in constant time)."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            return None
         try:
             value = self._serializer.loads(token)
         except BadData:

@@ -41,6 +41,7 @@ from commhub.store.message_keys import (
 )
 from commhub.store.models import (
     FORMAT_OF,
+    MAX_ID,
     Alert,
     Audience,
     CalendarFeed,
@@ -85,6 +86,7 @@ __all__ = [
     "DOUBT_ALERT",
     "FORMAT_OF",
     "FULL",
+    "MAX_ID",
     "MISSED_ALERT",
     "PAUSE_ALERT",
     "PLAN_ALERT",

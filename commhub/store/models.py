@@ -28,6 +28,8 @@ from commhub.store.db import Base, utcnow
 # BIGINT on PostgreSQL for the tables that grow by the million; SQLite only autoincrements
 # an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The largest id a row can have (a BIGINT, or SQLite's INTEGER): a larger one names no row.
+MAX_ID = 2**63 - 1
 
 
 def _enum(cls: type[enum.StrEnum], length: int = 20) -> Enum:

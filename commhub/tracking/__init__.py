@@ -26,6 +26,7 @@ from commhub.tracking.preferences import (
     PAUSES,
     PreferencesError,
     current_preferences,
+    not_sent_to,
     role_choices,
     save_preferences,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "hold_reason",
     "link_target",
     "masked",
+    "not_sent_to",
     "recent_rate",
     "record_click",
     "record_events",

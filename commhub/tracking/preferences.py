@@ -14,7 +14,15 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from commhub.errors import CommhubError
-from commhub.store import Audience, Channel, Contact, Event, EventKind, contact_roles
+from commhub.store import (
+    Audience,
+    Channel,
+    Contact,
+    ContactStatus,
+    Event,
+    EventKind,
+    contact_roles,
+)
 from commhub.tracking.subscriptions import MessageOwner
 
 # The channels a contact can choose to get, in the words the page uses.
@@ -25,6 +33,15 @@ CHANNEL_CHOICES = {
     Channel.FEED.value: "Your RSS feed",
 }
 PAUSES = {0: "No pause", 30: "Pause for 30 days", 90: "Pause for 90 days"}
+# Why choices would not be used for a contact commhub no longer sends to.
+NOT_SENT_TO = {
+    ContactStatus.UNSUBSCRIBED: "this address is unsubscribed from everything, so these "
+    "choices would not be used; write to us to be subscribed again",
+    ContactStatus.BOUNCED: "mail to this address bounced, so nothing is sent to it and these "
+    "choices would not be used",
+    ContactStatus.COMPLAINED: "this address reported our mail as spam, so nothing is sent to "
+    "it and these choices would not be used",
+}
 
 
 class PreferencesError(CommhubError):
@@ -54,6 +71,11 @@ def role_choices(session: Session) -> list[tuple[str, str]]:
     return list(session.execute(select(Audience.slug, Audience.name).order_by(Audience.name)))
 
 
+def not_sent_to(owner: MessageOwner) -> str | None:
+    """Why nothing is sent to the contact any more (so choices would not be used), or None."""
+    return NOT_SENT_TO.get(owner.status)
+
+
 def save_preferences(
     session: Session,
     owner: MessageOwner,
@@ -63,6 +85,10 @@ def save_preferences(
     now: datetime,
 ) -> Preferences:
     """Check and save a contact's choices; PreferencesError names what is wrong."""
+    refusal = not_sent_to(owner)
+    if refusal is not None:
+        raise PreferencesError(refusal)
+    roles, formats = set(roles), set(formats)  # a form may repeat a choice
     audience_ids = dict(session.execute(select(Audience.slug, Audience.id)).all())
     unknown = sorted(set(roles) - set(audience_ids)) + sorted(set(formats) - set(CHANNEL_CHOICES))
     if unknown:

@@ -15,6 +15,8 @@ What an event does to the message and the contact only ever moves forward:
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from commhub.store import (
     FORMAT_OF,
+    MAX_ID,
     BulkInsert,
     Channel,
     Contact,
@@ -167,19 +170,60 @@ def _parse(event: Any, installation: str, report: EventReport) -> _Parsed | None
     if event.get("commhub_installation") not in (None, installation):
         report.ignored["another installation"] += 1
         return None
-    raw_id, stamp = event.get("commhub_message_id"), event.get("timestamp")
-    if not str(raw_id or "").isdigit() or not isinstance(stamp, int | float):
+    message_id = _message_id(event.get("commhub_message_id"))
+    if message_id is None:
         report.ignored["no commhub message"] += 1
         return None
-    message_id = int(str(raw_id))
-    occurred_at = datetime.fromtimestamp(stamp, UTC)
+    stamp = event.get("timestamp")
+    occurred_at = _moment(stamp)
+    if occurred_at is None:
+        report.ignored["no usable timestamp"] += 1
+        return None
     provider_id = event.get("sg_event_id")
-    if not isinstance(provider_id, str) or not provider_id:
-        # No id of SendGrid's: the same event is the same message, kind and moment.
+    if not isinstance(provider_id, str) or not _PROVIDER_ID.fullmatch(provider_id):
+        # No id of SendGrid's (or one no id looks like): the same event is the same
+        # message, kind and moment.
         natural = f"{message_id}:{event.get('event')}:{stamp}"
         provider_id = "natural:" + hashlib.sha256(natural.encode()).hexdigest()[:40]
-    data = {key: event[key] for key in _KEPT_FIELDS.intersection(event)}
-    return _Parsed(provider_id[:200], kind, message_id, occurred_at, data)
+    data = {key: _kept(event[key]) for key in _KEPT_FIELDS.intersection(event)}
+    return _Parsed(provider_id, kind, message_id, occurred_at, data)
+
+
+# What a signed batch may still get wrong, event by event: each such event is counted in
+# `ignored` and the rest of the batch is stored (SendGrid would resend a refused batch whole).
+_MESSAGE_ID = re.compile(r"[0-9]{1,19}")  # ASCII digits only: str.isdigit() takes "²" and "٣"
+_PROVIDER_ID = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, as SendGrid's ids are
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC).timestamp()
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+_MAX_KEPT_TEXT = 1000
+
+
+def _message_id(raw: object) -> int | None:
+    """Our message id from custom_args: a positive 64-bit integer, or None."""
+    text = str(raw) if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
+    if not _MESSAGE_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
+def _moment(stamp: object) -> datetime | None:
+    """A Unix time SendGrid could have sent (a finite number this century), as UTC."""
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float):
+        return None
+    if not (math.isfinite(stamp) and _EARLIEST <= stamp < _LATEST):
+        return None
+    return datetime.fromtimestamp(stamp, UTC)
+
+
+def _kept(value: object) -> object:
+    """A field kept as it came if it is plain, text cut short and freed of NULs (neither
+    database stores one in JSON), anything nested replaced by its type's name."""
+    if value is None or isinstance(value, bool | int | float):
+        return value if not isinstance(value, float) or math.isfinite(value) else None
+    if isinstance(value, str):
+        return value.replace("\x00", "")[:_MAX_KEPT_TEXT]
+    return f"<{type(value).__name__}>"
 
 
 def _resolve_delivered(session: Session, delivered: list[_Parsed], report: EventReport) -> None:

@@ -32,7 +32,10 @@ class WebhookVerifier:
         self, body: bytes, signature: str | None, timestamp: str | None, now: datetime
     ) -> bool:
         """Whether body was signed by the key's owner at a time within the window of now."""
-        if not signature or not timestamp or not timestamp.isdigit():
+        # ASCII digits only ("²".isdigit() is true), and no more of them than a date needs.
+        if not signature or not timestamp or not (timestamp.isascii() and timestamp.isdigit()):
+            return False
+        if len(timestamp) > 12:
             return False
         try:
             sent_at = datetime.fromtimestamp(int(timestamp), UTC)

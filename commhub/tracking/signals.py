@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import cast
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
@@ -136,18 +136,21 @@ def _exposed(
 
 def with_utm(url: str, campaign: str, medium: str, content: str) -> str:
     """url with utm_source, utm_medium, utm_campaign and utm_content added, keeping any the
-    URL already has (a marketer's own tags win)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    present = {key for key, _ in query}
+    URL already has (a marketer's own tags win). The URL's own characters are kept as they
+    are, the tags only appended: a target whose query is signed must not be re-encoded."""
+    present = {key for key, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
     tags = {
         "utm_source": "commhub",
         "utm_medium": medium,
         "utm_campaign": campaign,
         "utm_content": content.replace(",", "+"),
     }
-    query += [(key, value) for key, value in tags.items() if key not in present and value]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    added = urlencode([(k, v) for k, v in tags.items() if k not in present and v])
+    if not added:
+        return url
+    base, hash_mark, fragment = url.partition("#")
+    joiner = "" if base.endswith(("?", "&")) else "&" if "?" in base else "?"
+    return f"{base}{joiner}{added}{hash_mark}{fragment}"
 
 
 def _store(

@@ -7,6 +7,7 @@ from flask import Flask
 from commhub.config import Settings, load_settings
 from commhub.web import (
     calendar_feed,
+    converters,
     errors,
     health,
     home,
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
     )
     init_runtime(app, runtime)
+    converters.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(home.blueprint)

@@ -32,4 +32,7 @@ def protect_token_pages(blueprint: Blueprint) -> None:
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # No page behind a token may be framed (a click-jacked unsubscribe or vote).
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
         return response

@@ -16,6 +16,7 @@ from commhub.tracking import (
     PreferencesError,
     current_preferences,
     masked,
+    not_sent_to,
     role_choices,
     save_preferences,
     unsubscribe,
@@ -54,7 +55,7 @@ def preferences(token: str) -> ResponseReturnValue:
     """The preference centre: the POST is authorised by the token in its URL alone."""
     owner = owner_or_404(token)
     session = db_session()
-    problem, saved = None, False
+    problem, saved = not_sent_to(owner), False
     if request.method == "POST":
         form = request.form
         try:
@@ -68,7 +69,7 @@ def preferences(token: str) -> ResponseReturnValue:
         except (PreferencesError, ValueError) as exc:
             session.rollback()
             problem = str(exc) if isinstance(exc, PreferencesError) else "choose a pause offered"
-    status = 400 if problem else 200
+    status = 400 if problem and request.method == "POST" else 200
     return render_template(
         "public/preferences.html", owner=owner, address=masked(owner.email), token=token,
         org=runtime().settings.org_name, chosen=current_preferences(session, owner.contact_id),

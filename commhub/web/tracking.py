@@ -11,8 +11,9 @@ import base64
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, abort, redirect, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
+from werkzeug.urls import iri_to_uri
 
 from commhub.store import quick_write
 from commhub.tracking import (
@@ -45,7 +46,7 @@ def open_pixel(token: str) -> ResponseReturnValue:
     return PIXEL, 200, {"Content-Type": "image/gif"}
 
 
-@blueprint.get("/t/c/<token>/<int:link_id>")
+@blueprint.get("/t/c/<token>/<link_id:link_id>")
 def click(token: str, link_id: int) -> ResponseReturnValue:
     owner = owner_or_404(token)
     session = db_session()
@@ -56,10 +57,20 @@ def click(token: str, link_id: int) -> ResponseReturnValue:
     with quick_write(session, durable=False):
         location = record_click(session, owner, link_id, link, runtime().clock.now())
         session.commit()
-    return redirect(location, code=302)
+    return _redirect_to(location)
 
 
-@blueprint.route("/t/v/<token>/<int:link_id>/<any(yes, no):answer>", methods=["GET", "POST"])
+def _redirect_to(location: str) -> Response:
+    """A 302 to the stored URL as it is, byte for byte (werkzeug's redirect would re-encode
+    it); only a URL with characters a header cannot carry is converted to a URI."""
+    if not location.isascii() or not location.isprintable():
+        location = iri_to_uri(location)
+    response = Response(status=302)
+    response.headers["Location"] = location
+    return response
+
+
+@blueprint.route("/t/v/<token>/<link_id:link_id>/<any(yes, no):answer>", methods=["GET", "POST"])
 def vote(token: str, link_id: int, answer: str) -> ResponseReturnValue:
     owner = owner_or_404(token)
     session = db_session()

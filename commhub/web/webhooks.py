@@ -54,7 +54,7 @@ def sendgrid_events() -> ResponseReturnValue:
         return jsonify(title="signature not valid", status=403), 403
     try:
         events = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
         return jsonify(title="body is not JSON", status=400), 400
     if not isinstance(events, list):
         return jsonify(title="body is not a JSON array of events", status=400), 400

@@ -9,6 +9,7 @@ from itsdangerous import URLSafeSerializer
 
 from commhub.render.links import LinkKind, message_link
 from commhub.render.tokens import TokenPurpose, Tokens, message_tokens
+from commhub.store.models import MAX_ID
 
 KEY = "k" * 40
 OLD_KEY = "o" * 40
@@ -72,3 +73,17 @@ def test_signing_takes_the_direct_path_once_it_proved_identical(
 
     monkeypatch.setattr(tokens._serializer, "dumps", unused)
     assert message_tokens([KEY]).read(tokens.sign(42)) == 42
+
+
+def test_a_token_names_only_an_id_a_row_can_have() -> None:
+    tokens = message_tokens(["k" * 32])
+    assert tokens.read(tokens.sign(MAX_ID)) == MAX_ID
+    for beyond in (MAX_ID + 1, 2**64, 10**40):
+        assert tokens.read(tokens.sign(beyond)) is None
+
+
+def test_a_token_longer_than_any_commhub_signs_is_not_read() -> None:
+    tokens = message_tokens(["k" * 32])
+    genuine = tokens.sign(1)
+    assert tokens.read(genuine + "=" * 300) is None
+    assert tokens.read("a" * 100_000) is None

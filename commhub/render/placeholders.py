@@ -32,6 +32,18 @@ def inert_raw_tags(html: str) -> str:
     return _RAW_TAG.sub(lambda tag: "&#37;" + tag.group(0)[1:], html)
 
 
+_ANY_TAG = re.compile(r"%%(?=(?:" + "|".join(FIELDS) + r")(?:\.raw)?%%)")
+# Invisible, and no tag has it: "%\u2060%email%%" reads as the tag and is never filled.
+_WORD_JOINER = "\u2060"
+
+
+def inert_tags(text: str) -> str:
+    """Content's text with every tag it holds made inert (a word joiner after its first %),
+    so a contact's values go only where the template puts them: an item whose link says
+    `?e=%%email%%` must not hand a third party each contact's address or token."""
+    return _ANY_TAG.sub("%" + _WORD_JOINER + "%", text) if "%%" in text else text
+
+
 def html_placeholder(field: str) -> str:
     """The tag for field's HTML-escaped value."""
     _check(field)

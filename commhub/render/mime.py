@@ -19,7 +19,7 @@ from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from typing import NamedTuple
 
-from commhub.render.placeholders import Personalisable
+from commhub.render.placeholders import Personalisable, without_controls
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
@@ -215,7 +215,7 @@ def _fold(line: bytes, limit: int) -> list[bytes]:
 
 
 def _address_header(name: str, address: str) -> str:
-    clean = " ".join(name.split())
+    clean = " ".join(without_controls(name).split())
     if not clean:
         return address
     if clean.isascii():
@@ -227,7 +227,7 @@ def _address_header(name: str, address: str) -> str:
 @lru_cache(maxsize=4096)
 def _subject_header(subject: str) -> str:
     # Subjects repeat across contacts (most carry no name), so encoding is cached.
-    clean = " ".join(subject.split())
+    clean = " ".join(without_controls(subject).split())
     if clean.isascii() and len(clean) <= 68:
         return clean
     charset = "us-ascii" if clean.isascii() else "utf-8"

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 FIELDS = ("first_name", "last_name", "greeting_name", "email", "partner", "token")
 RAW_SUFFIX = ".raw"
@@ -86,6 +86,18 @@ def substitution_plan(tags: Iterable[str]) -> SubstitutionPlan:
     return tuple(plan)
 
 
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: none belongs in a
+# name, and in a header one could end the line (a NUL or ESC from an import must not either).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def without_controls(text: str) -> str:
+    """text with every control character a space, and runs of space made one."""
+    if not _CONTROL.search(text):
+        return text
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
 class ContactValues(NamedTuple):
     """The per-contact values a compiled message is filled with."""
 
@@ -94,6 +106,14 @@ class ContactValues(NamedTuple):
     email: str
     partner: str
     token: str
+
+    @classmethod
+    def of(cls, first_name: str, last_name: str, email: str, partner: str, token: str) -> Self:
+        """A contact's values with no control character, whatever the database holds."""
+        return cls(
+            without_controls(first_name), without_controls(last_name), without_controls(email),
+            without_controls(partner), token,
+        )  # fmt: skip
 
     @property
     def greeting_name(self) -> str:

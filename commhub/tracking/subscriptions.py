@@ -152,7 +152,7 @@ def web_version(session: Session, owner: MessageOwner, token: str) -> str | None
     )
     if html is None:
         return None
-    values = ContactValues(owner.first_name, owner.last_name, owner.email, owner.partner, token)
+    values = ContactValues.of(owner.first_name, owner.last_name, owner.email, owner.partner, token)
     return Personalisable.parse(html, html=True).fill(values.tags())
 
 

@@ -135,3 +135,28 @@ def test_smtp_dot_stuffs_whatever_starts_a_line_with_a_dot() -> None:
     assert _dot_stuffed(b".x\r\n") == b"..x\r\n"
     clean = b"a\r\nb.\r\n"
     assert _dot_stuffed(clean) is clean
+
+
+CONTROLS = st.text(
+    st.characters(categories=["Cc", "Zl", "Zp"], codec="utf-8"), min_size=1, max_size=5
+)
+
+
+@settings(max_examples=150)
+@given(
+    first=st.text(max_size=30), hostile=CONTROLS, last=st.text(max_size=30), at=st.integers(0, 30)
+)
+def test_no_header_carries_a_control_character_whatever_the_name(
+    first: str, hostile: str, last: str, at: int
+) -> None:
+    raw_first = first[:at] + hostile + first[at:]
+    values = ContactValues.of(raw_first, last + hostile, "ana@partner.example", "Acme\x1b", "T")
+    assert not any(c in CONTROL_SET for v in values[:4] for c in v)
+    # Even built from values that never went through ContactValues.of, headers stay clean.
+    unclean = ContactValues(raw_first, last, "ana@partner.example", "Acme\x00", "T")
+    head = build(unclean).split(b"\r\n\r\n", 1)[0].decode("utf-8")
+    for line in head.split("\r\n"):
+        assert not any(c in CONTROL_SET for c in line), repr(line)
+
+
+CONTROL_SET = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]}

@@ -15,12 +15,13 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import available_timezones
 
 from commhub.addresses import InvalidAddress, normalise_address
 from commhub.contacts.spreadsheet_cells import neutralise, restore
 from commhub.errors import Problem
+from commhub.library import excerpt
 from commhub.store import ContactStatus, email_key, name_key
 
 REQUIRED_COLUMNS = ("email", "first_name", "last_name", "partner", "roles")
@@ -35,6 +36,9 @@ PARTNER_COLUMNS = {"partner_type": "type", "partner_tier": "tier", "partner_regi
 YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0"})
 MAX_NAME = 100
+# A row of eleven cells of names, addresses and zones is a few hundred characters; a line far
+# past that is not a contacts row, and reading it whole would cost memory for nothing.
+MAX_LINE = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -99,10 +103,95 @@ def _known_timezones() -> frozenset[str]:
 
 
 def read_contacts_csv(stream: TextIO, source: str, known_roles: Collection[str]) -> ContactsFile:
-    """Read and validate a contacts CSV; nothing is dropped without a Problem saying why."""
-    reader = csv.reader(stream)
+    """Read and validate a contacts CSV; nothing is dropped without a Problem saying why.
+
+    A file the csv parser cannot read to its end (a line or a cell past the limits) gives one
+    Problem and no rows at all: the rows after that point were never read, so landing the ones
+    before it would import half a file even with --skip-invalid.
+    """
+    lines = _BoundedLines(stream)
+    try:
+        return _read(_Records(csv.reader(lines), lines), source, known_roles)
+    except _Unreadable as exc:
+        return ContactsFile([], [Problem(source, exc.message, line=exc.line)], 0)
+
+
+class _LineTooLong(Exception):  # noqa: N818 - internal, turned into _Unreadable
+    """A physical line of the file is longer than MAX_LINE."""
+
+
+class _Unreadable(Exception):  # noqa: N818 - internal, caught in read_contacts_csv
+    """The csv parser cannot go on: why (never quoting the cell, which may be megabytes), and
+    the line of the record it stopped in."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message, self.line = message, line
+
+
+class _BoundedLines:
+    """The stream's lines for csv.reader, each at most MAX_LINE characters.
+
+    A 10 MB line of commas would otherwise become millions of cells in memory before any
+    check could see it; csv's own field limit covers one cell, not a row.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.line = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        text = self.stream.readline(MAX_LINE + 1)
+        if not text:
+            raise StopIteration
+        self.line += 1
+        if len(text) > MAX_LINE:
+            raise _LineTooLong
+        return text
+
+
+class _Records:
+    """csv.reader's records, each with the line it starts on; _Unreadable when it fails."""
+
+    def __init__(self, reader: Any, lines: _BoundedLines) -> None:
+        self.reader, self.lines = reader, lines
+
+    def next(self) -> tuple[int, list[str]] | None:
+        """The next record (blank ones too) and its first line, or None at the end."""
+        start = self.reader.line_num + 1
+        try:
+            return start, next(self.reader)
+        except StopIteration:
+            return None
+        except _LineTooLong:
+            raise _Unreadable(
+                f"a line longer than {MAX_LINE:,} characters: refused (is this a contacts CSV?)",
+                self.lines.line,
+            ) from None
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                message = (
+                    f"a cell longer than {csv.field_size_limit():,} characters: refused "
+                    "(a quote that is never closed makes the rest of the file one cell)"
+                )
+            else:
+                message = f"not readable as CSV: {excerpt(exc)}"
+            raise _Unreadable(message, start) from None
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        """Each non-blank record with the file line it starts on (a quoted cell may span lines)."""
+        while (record := self.next()) is not None:
+            if any(c.strip() for c in record[1]):
+                yield record
+
+
+def _read(records: _Records, source: str, known_roles: Collection[str]) -> ContactsFile:
     problems: list[Problem] = []
-    header = next(reader, None)
+    first = records.next()
+    header = first[1] if first is not None else None
     if header is None:
         return ContactsFile([], [Problem(source, "empty file: expected a header line", line=1)], 0)
     columns = [restore(c).strip().lower() for c in header]
@@ -115,7 +204,7 @@ def read_contacts_csv(stream: TextIO, source: str, known_roles: Collection[str])
     first_line_of: dict[str, int] = {}
     partners: dict[str, tuple[int, PartnerFields]] = {}
     rows_read = 0
-    for line, cells in _records(reader):
+    for line, cells in records:
         rows_read += 1
         if len(cells) != len(columns):
             problems.append(
@@ -156,15 +245,6 @@ def _check_header(columns: list[str], source: str) -> list[Problem]:
     duplicates = {c for c in columns if columns.count(c) > 1}
     problems += [Problem(source, "column appears twice", c, line=1) for c in sorted(duplicates)]
     return problems
-
-
-def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    """Each non-blank record with the file line it starts on (a quoted cell may span lines)."""
-    line_num = getattr(reader, "line_num", 0)
-    for cells in reader:
-        start, line_num = line_num + 1, reader.line_num  # type: ignore[attr-defined]
-        if cells and any(c.strip() for c in cells):
-            yield start, cells
 
 
 def _partner_agrees(

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commhub.errors import AudienceError, Problem
+from commhub.library.yaml_reader import InputProblem, excerpt, read_limited_text, read_yaml
 from commhub.store import Audience
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
@@ -32,7 +32,8 @@ def load_audiences(directory: Path) -> list[AudienceDefinition]:
     problems: list[Problem] = []
     definitions: list[AudienceDefinition] = []
     seen: dict[str, Path] = {}
-    paths = sorted(p for p in directory.iterdir() if p.suffix in (".yml", ".yaml"))
+    # Only regular files: opening a FIFO that happens to end in .yml would wait forever.
+    paths = sorted(p for p in directory.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
     for path in paths:
         slug = path.stem.lower()
         if slug in seen:
@@ -57,9 +58,14 @@ def _parse(path: Path, slug: str, problems: list[Problem]) -> AudienceDefinition
         problems.append(Problem(source, "file name must be a lowercase slug (a-z, 0-9, -, _)"))
         return None
     try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problems.append(Problem(source, f"not valid YAML: {exc}"))
+        text = read_limited_text(path)
+    except InputProblem as exc:
+        problems.append(Problem(source, exc.message))
+        return None
+    try:
+        data: Any = read_yaml(text).data
+    except InputProblem as exc:
+        problems.append(Problem(source, f"not valid YAML: {exc.message}", line=exc.line))
         return None
     if not isinstance(data, dict):
         problems.append(Problem(source, "expected a mapping of name, description, keywords"))
@@ -68,8 +74,8 @@ def _parse(path: Path, slug: str, problems: list[Problem]) -> AudienceDefinition
     for field in REQUIRED_FIELDS:
         if data.get(field) in (None, "", []):
             problems.append(Problem(source, "required", field))
-    for field in sorted(set(data) - set(REQUIRED_FIELDS)):
-        problems.append(Problem(source, "unknown field", str(field)))
+    for field in sorted(map(str, set(data) - set(REQUIRED_FIELDS))):
+        problems.append(Problem(source, "unknown field", excerpt(field)))
     keywords = data.get("keywords") or []
     if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
         problems.append(Problem(source, "must be a list of strings", "keywords"))
@@ -94,7 +100,9 @@ def read_audience_list(
     slugs = [v.strip().lower() for v in value]
     names = ", ".join(sorted(known))
     problems = [
-        f'unknown audience "{slug}" (known: {names})' for slug in slugs if slug not in known
+        f'unknown audience "{excerpt(slug)}" (known: {names})'
+        for slug in slugs
+        if slug not in known
     ]
     return tuple(sorted(set(slugs))), problems
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, replace
@@ -15,11 +16,10 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from commhub.errors import Problem
 from commhub.library.audiences import read_audience_list
 from commhub.library.markdown import render_markdown
+from commhub.library.yaml_reader import InputProblem, excerpt, read_limited_text, read_yaml
 from commhub.store import ContentKind, ContentStatus
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$")
@@ -35,6 +35,9 @@ FRONT_MATTER_FIELDS = frozenset(
 MAX_TITLE = 300
 _Choice = TypeVar("_Choice", ContentKind, ContentStatus)
 MAX_KEY_MESSAGE = 500
+MAX_PRIORITY = 1_000_000
+MAX_DURATION = 100 * 3600  # seconds; longer is a typo, not a video
+LOOKS_LIKE_A_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}")
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,61 @@ class ContentDraft:
 
 
 def find_content_files(directory: Path) -> list[Path]:
-    """Every Markdown file under directory, in a stable order; hidden paths are skipped."""
-    return sorted(
-        path
-        for path in directory.rglob("*.md")
-        if path.is_file() and not any(part.startswith(".") for part in path.parts)
-    )
+    """Every Markdown file under directory, in a stable order; hidden paths are skipped.
+
+    A link is followed only to a file inside directory: one that leads out of it is left to
+    find_links_outside, and a linked folder is not entered (a link may loop back up).
+    """
+    inside = directory.resolve()
+    found: list[Path] = []
+    for folder, folders, files in os.walk(directory, followlinks=False):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in files:
+            path = Path(folder, name)
+            if name.startswith(".") or not name.endswith(".md"):
+                continue
+            if path.is_file() and _is_inside(path, inside):
+                found.append(path)
+    return sorted(found)
+
+
+def find_links_outside(directory: Path) -> list[Problem]:
+    """A problem for every link under directory (a *.md file or a folder) that leads out of it.
+
+    Such a file is refused unread, so no line of it can be echoed into an error.
+    """
+    inside = directory.resolve()
+    problems: list[Problem] = []
+    for folder, folders, files in os.walk(directory, followlinks=False):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        names = [*folders, *(name for name in files if name.endswith(".md"))]
+        for name in names:
+            path = Path(folder, name)
+            if name.startswith(".") or not path.is_symlink():
+                continue
+            target = _resolved(path)
+            if target is None:
+                problems.append(Problem(str(path), "a link that loops: refused unread"))
+            elif not target.is_relative_to(inside):
+                kind = "a folder" if target.is_dir() else "a file"
+                problems.append(
+                    Problem(str(path), f"a link to {kind} outside {directory}: refused unread")
+                )
+    return problems
+
+
+def _is_inside(path: Path, directory: Path) -> bool:
+    """Whether path, links resolved, is directory itself or lies beneath it."""
+    target = _resolved(path)
+    return target is not None and target.is_relative_to(directory)
+
+
+def _resolved(path: Path) -> Path | None:
+    """Where path leads, links followed; None for a link that loops."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: Python 3.11's word for a loop
+        return None
 
 
 def parse_content_file(
@@ -82,10 +134,15 @@ def parse_content_file(
     """Parse one file; append every problem found to problems and return None if any."""
     relative = path.relative_to(root).as_posix()
     source = str(path)
+    # Checked again here, next to the read: the file may have been swapped for a link since
+    # the folder was listed.
+    if not _is_inside(path, root.resolve()):
+        problems.append(Problem(source, f"a link to a file outside {root}: refused unread"))
+        return None
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        problems.append(Problem(source, "not UTF-8 text"))
+        text = read_limited_text(path)
+    except InputProblem as exc:
+        problems.append(Problem(source, exc.message))
         return None
     split = _split_front_matter(text)
     if split is None:
@@ -93,16 +150,13 @@ def parse_content_file(
         return None
     header, body = split
     try:
-        data: Any = yaml.safe_load(header) or {}
-    except ValueError as exc:
-        # PyYAML builds dates itself and raises ValueError for an impossible one (2026-02-30).
-        problems.append(Problem(source, f"front matter holds an impossible date: {exc}"))
-        return None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        # +2: the opening --- is line 1 and YAML counts from zero.
-        line = mark.line + 2 if mark is not None else None
-        problems.append(Problem(source, f"front matter is not valid YAML: {exc}", line=line))
+        data: Any = read_yaml(header).data or {}
+    except InputProblem as exc:
+        # +1: the opening --- is line 1, so the front matter's first line is line 2.
+        line = exc.line + 1 if exc.line is not None else None
+        problems.append(
+            Problem(source, f"front matter is not valid YAML: {exc.message}", line=line)
+        )
         return None
     if not isinstance(data, dict):
         problems.append(Problem(source, "front matter must be a mapping of fields"))
@@ -142,7 +196,7 @@ class _FieldReader:
 
     def draft(self, relative: str, body: str) -> ContentDraft | None:
         for field in sorted(map(str, set(self.data) - FRONT_MATTER_FIELDS)):
-            self.problem(field, "unknown field")
+            self.problem(excerpt(field), "unknown field")
         kind = self.choice("kind", ContentKind, ContentKind.ARTICLE)
         video_url = self.url("video_url")
         publish_at, expires_at = self.moment("publish_at"), self.moment("expires_at")
@@ -169,7 +223,7 @@ class _FieldReader:
             key_message=self.text("key_message", limit=MAX_KEY_MESSAGE),
             publish_at=publish_at,
             expires_at=expires_at,
-            priority=self.integer("priority", default=0),
+            priority=self.integer("priority", 0, -MAX_PRIORITY, MAX_PRIORITY),
         )
         if self.failed:
             return None
@@ -180,7 +234,8 @@ class _FieldReader:
         slug = relative.removesuffix(".md") if raw is None else str(raw).strip()
         if not SLUG_PATTERN.match(slug):
             self.problem(
-                "slug", f'"{slug}" is not a slug (lowercase a-z, 0-9, - and _, parts joined by /)'
+                "slug",
+                f'"{excerpt(slug)}" is not a slug (lowercase a-z, 0-9, - and _, parts joined by /)',
             )
         return slug
 
@@ -216,7 +271,7 @@ class _FieldReader:
             return kind(str(value).strip().lower())
         except ValueError:
             allowed = ", ".join(m.value for m in kind)
-            self.problem(field, f'"{value}" is not one of: {allowed}')
+            self.problem(field, f'"{excerpt(value)}" is not one of: {allowed}')
             return default
 
     def url(self, field: str) -> str | None:
@@ -226,7 +281,7 @@ class _FieldReader:
         if value is not None and not re.match(
             r"^https?://[^\s/$.?#\"'<>\\][^\s\"'<>\\]*$", value, re.I
         ):
-            self.problem(field, f'not an http(s) URL: "{value}"')
+            self.problem(field, f'not an http(s) URL: "{excerpt(value)}"')
         return value
 
     def duration(self) -> int | None:
@@ -234,13 +289,13 @@ class _FieldReader:
         if value is None:
             return None
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
+            return self.bounded("duration", value, 0, MAX_DURATION)
         match = DURATION_PATTERN.match(str(value).strip())
         if not match:
-            self.problem("duration", f'"{value}" is not mm:ss, h:mm:ss or a number of seconds')
+            self.problem("duration", f'"{excerpt(value)}" is not mm:ss, h:mm:ss or seconds')
             return None
         hours, minutes, seconds = (int(part or 0) for part in match.groups())
-        return hours * 3600 + minutes * 60 + seconds
+        return self.bounded("duration", hours * 3600 + minutes * 60 + seconds, 0, MAX_DURATION)
 
     def hashtags(self) -> tuple[str, ...]:
         value = self.data.get("hashtags")
@@ -254,7 +309,7 @@ class _FieldReader:
         tags = [str(v).strip().lstrip("#") for v in value]
         for tag in tags:
             if not HASHTAG_PATTERN.match(tag):
-                self.problem("hashtags", f'"{tag}" is not a single word')
+                self.problem("hashtags", f'"{excerpt(tag)}" is not a single word')
         return tuple(dict.fromkeys(tags))
 
     def moment(self, field: str) -> datetime | None:
@@ -262,18 +317,30 @@ class _FieldReader:
         if value is None or value == "":
             return None
         parsed = _to_utc(value)
-        if parsed is None:
-            self.problem(field, f'not a date: "{value}" (use 2026-11-03 or 2026-11-03T09:00Z)')
+        if parsed is None and isinstance(value, str) and LOOKS_LIKE_A_DATE.match(value):
+            self.problem(field, f'"{excerpt(value)}" is an impossible date')
+        elif parsed is None:
+            self.problem(
+                field, f'not a date: "{excerpt(value)}" (use 2026-11-03 or 2026-11-03T09:00Z)'
+            )
         return parsed
 
-    def integer(self, field: str, default: int) -> int:
+    def integer(self, field: str, default: int, low: int, high: int) -> int:
         value = self.data.get(field, default)
         if isinstance(value, bool) or not isinstance(value, int):
             try:
-                return int(str(value).strip())
+                value = int(str(value).strip())
             except ValueError:
-                self.problem(field, f'"{value}" is not a whole number')
+                self.problem(field, f'"{excerpt(value)}" is not a whole number')
                 return default
+        return self.bounded(field, value, low, high)
+
+    def bounded(self, field: str, value: int, low: int, high: int) -> int:
+        # The database holds 32-bit integers: a larger number must stop here, named, rather
+        # than fail the whole import's write with a driver's traceback.
+        if not low <= value <= high:
+            self.problem(field, f"must be from {low:,} to {high:,}")
+            return low if value < low else high
         return value
 
 
@@ -291,14 +358,17 @@ def _to_utc(value: object) -> datetime | None:
             return None
     else:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 lies before the first UTC moment there is
+        return None
 
 
 def parse_library(
     root: Path, known_audiences: Collection[str], progress: Callable[[int], None] | None = None
 ) -> tuple[list[ContentDraft], list[Problem]]:
     """Parse every content file under root; returns the drafts and every problem found."""
-    problems: list[Problem] = []
+    problems: list[Problem] = find_links_outside(root)
     drafts: list[ContentDraft] = []
     first_file_for_slug: dict[str, str] = {}
     for path in find_content_files(root):

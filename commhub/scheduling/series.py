@@ -44,7 +44,15 @@ from sqlalchemy.orm import Session
 from commhub.actions import Action, NextStep
 from commhub.addresses import InvalidAddress, normalise_address
 from commhub.errors import NotFound, Problem, SeriesError
-from commhub.library import ChangeReport, audience_slugs, read_audience_list
+from commhub.library import (
+    ChangeReport,
+    InputProblem,
+    audience_slugs,
+    excerpt,
+    read_audience_list,
+    read_limited_text,
+    read_yaml,
+)
 from commhub.render import subject_problem
 from commhub.scheduling.cadence import BusinessDays, CadenceError, parse_cadence
 from commhub.store import Audience, Channel, Series, Shift
@@ -58,7 +66,14 @@ OPTIONAL = (
 HOLIDAY_KEYS = ("country", "dates")
 DEFAULT_GRACE = timedelta(hours=6)
 MAX_GRACE = timedelta(days=7)
+# Dates a series may name: well inside what `date` can hold, so that moving a day to the next
+# business day, or counting weeks from it, never runs off the calendar (OverflowError).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 _DURATION = re.compile(r"(\d+)\s*(d|h|m)", re.IGNORECASE)
+_MINUTES = {"d": 24 * 60, "h": 60, "m": 1}
+# A folder (or folders) inside templates/: no leading / and no part starting with a dot, so
+# neither an absolute path nor `..` can name a place outside it.
+TEMPLATE_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 PARTNER_FILTER_KEYS = ("types", "tiers", "regions")
 # Channels this version can send; the others arrive with their own issues.
 SENDABLE_CHANNELS = (Channel.NEWSLETTER,)
@@ -95,19 +110,20 @@ def read_series_file(
     """Parse and validate a series file; raises SeriesError listing every problem."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text)
-        data: Any = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SeriesError([Problem(source, f"cannot read: {exc}")]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise SeriesError([Problem(source, f"not valid YAML: {exc}", line=line)]) from None
+        text = read_limited_text(path)
+    except InputProblem as exc:
+        raise SeriesError([Problem(source, exc.message)]) from None
+    try:
+        document = read_yaml(text)
+    except InputProblem as exc:
+        raise SeriesError(
+            [Problem(source, f"not valid YAML: {exc.message}", line=exc.line)]
+        ) from None
+    data, root = document.data, document.root
     if not isinstance(data, dict) or not isinstance(data.get("series"), list):
         raise SeriesError([Problem(source, "expected a top-level `series:` list")])
     problems: list[Problem] = [
-        Problem(source, "unknown top-level field", str(key)) for key in data if key != "series"
+        Problem(source, "unknown top-level field", excerpt(key)) for key in data if key != "series"
     ]
     definitions: list[SeriesDefinition] = []
     seen: set[str] = set()
@@ -138,7 +154,12 @@ def _entry_lines(root: yaml.Node | None) -> list[dict[str, int]]:
             for item in value.value:
                 lines = {"": item.start_mark.line + 1}
                 if isinstance(item, yaml.MappingNode):
-                    lines |= {k.value: k.start_mark.line + 1 for k, _ in item.value}
+                    # Only plain keys: a list or mapping as a key has no name to report.
+                    lines |= {
+                        k.value: k.start_mark.line + 1
+                        for k, _ in item.value
+                        if isinstance(k, yaml.ScalarNode)
+                    }
                 found.append(lines)
             return found
     return []
@@ -165,7 +186,8 @@ class _EntryReader:
         self.problems = problems
         self.failed = False
         slug = self.entry.get("slug")
-        self.label = f"series[{slug}]" if isinstance(slug, str) and slug else f"series[{index}]"
+        named = isinstance(slug, str) and slug
+        self.label = f"series[{excerpt(slug, 40)}]" if named else f"series[{index}]"
         if not isinstance(entry, dict):
             self.problem("", "each series must be a mapping of fields")
 
@@ -179,16 +201,14 @@ class _EntryReader:
         if self.failed:
             return None
         for name in sorted(map(str, set(self.entry) - set(REQUIRED) - set(OPTIONAL))):
-            self.problem(name, "unknown field")
+            self.problem(excerpt(name), "unknown field")
         missing = {name for name in REQUIRED if self.entry.get(name) in (None, "", [])}
         for name in REQUIRED:
             if name in missing:
                 self.problem(name, "required")
         # Every field that is there is checked, so one run lists every problem.
         channel = self.channel() if "channel" not in missing else None
-        template = self.text("template") or (channel.value if channel else None)
-        if template is not None and not self.has_template(template):
-            self.problem("template", f'no template "{template}" (templates/{template}/)')
+        template = self.template(channel)
         holiday_country, company_days = self.holidays()
         definition = SeriesDefinition(
             slug=self.slug() if "slug" not in missing else "",
@@ -201,7 +221,7 @@ class _EntryReader:
             from_address=(self.address("from") if "from" not in missing else None) or "",
             reply_to=self.address("reply_to"),
             max_items=self.max_items(),
-            template=self.text("template"),
+            template=template,
             partner_filter=self.partner_filter(),
             requires_approval=self.boolean("requires_approval"),
             start=self.start(),
@@ -233,6 +253,25 @@ class _EntryReader:
             self.problem(name, f"longer than {limit} characters")
         return text or None
 
+    def template(self, channel: Channel | None) -> str | None:
+        """The series' own template folder (None: the channel's), checked to exist now."""
+        chosen = self.text("template")
+        name = chosen or (channel.value if channel else None)
+        if name is None:
+            return None
+        # Checked before anything touches the disk: an absolute path or a `..` would lead the
+        # renderer out of templates/, and even asking whether it exists says too much.
+        if not TEMPLATE_PATTERN.match(name):
+            self.problem(
+                "template",
+                f'"{excerpt(name)}" is not a folder inside templates/ '
+                "(letters, digits, -, _ and . in names joined by /; no absolute path, no ..)",
+            )
+            return None
+        if not self.has_template(name):
+            self.problem("template", f'no template "{excerpt(name)}" (templates/{excerpt(name)}/)')
+        return chosen
+
     def cadence(self) -> str:
         text = self.text("cadence", limit=200) or ""
         try:
@@ -244,7 +283,7 @@ class _EntryReader:
     def slug(self) -> str:
         slug = self.text("slug") or ""
         if not SLUG_PATTERN.match(slug):
-            self.problem("slug", f'"{slug}" is not a slug (lowercase a-z, 0-9 and -)')
+            self.problem("slug", f'"{excerpt(slug)}" is not a slug (lowercase a-z, 0-9 and -)')
         return slug
 
     def channel(self) -> Channel | None:
@@ -253,7 +292,7 @@ class _EntryReader:
             channel = Channel(value)
         except ValueError:
             known = ", ".join(c.value for c in Channel)
-            self.problem("channel", f'unknown channel "{value}" (known: {known})')
+            self.problem("channel", f'unknown channel "{excerpt(value)}" (known: {known})')
             return None
         if channel not in SENDABLE_CHANNELS:
             sendable = ", ".join(c.value for c in SENDABLE_CHANNELS)
@@ -276,8 +315,10 @@ class _EntryReader:
         name = self.text("timezone", limit=64) or ""
         try:
             ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            self.problem("timezone", f'"{name}" is not an IANA time zone (e.g. Europe/London)')
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
+            self.problem(
+                "timezone", f'"{excerpt(name)}" is not an IANA time zone (e.g. Europe/London)'
+            )
         return name
 
     def subject(self) -> str:
@@ -300,7 +341,9 @@ class _EntryReader:
         try:
             address = normalise_address(address)
         except InvalidAddress as exc:
-            self.problem(name, f'"{value}" is not an address or `Name <address>`: {exc}')
+            self.problem(
+                name, f'"{excerpt(value)}" is not an address or `Name <address>`: {excerpt(exc)}'
+            )
             return None
         return _name_and_address(display, address)
 
@@ -328,7 +371,8 @@ class _EntryReader:
         for key, values in value.items():
             if key not in PARTNER_FILTER_KEYS:
                 self.problem(
-                    "partner_filter", f'unknown key "{key}" (known: types, tiers, regions)'
+                    "partner_filter",
+                    f'unknown key "{excerpt(key)}" (known: types, tiers, regions)',
                 )
                 continue
             if isinstance(values, str):
@@ -345,7 +389,10 @@ class _EntryReader:
             return None
         day = _as_date(value)
         if day is None:
-            self.problem("start", f'"{value}" is not a date (YYYY-MM-DD)')
+            self.problem("start", f'"{excerpt(value)}" is not a date (YYYY-MM-DD)')
+        elif not FIRST_DAY <= day <= LAST_DAY:
+            self.problem("start", f"{day} is not between {FIRST_DAY} and {LAST_DAY}")
+            return None
         return day
 
     def shift(self) -> Shift:
@@ -353,7 +400,7 @@ class _EntryReader:
         try:
             return Shift(str(value).strip().lower())
         except ValueError:
-            self.problem("shift", f'"{value}" is not one of: none, previous, next')
+            self.problem("shift", f'"{excerpt(value)}" is not one of: none, previous, next')
             return Shift.NONE
 
     def holidays(self) -> tuple[str | None, tuple[date, ...]]:
@@ -364,14 +411,16 @@ class _EntryReader:
             self.problem("holidays", "must be a mapping with `country` and/or `dates`")
             return None, ()
         for key in sorted(map(str, set(value) - set(HOLIDAY_KEYS))):
-            self.problem("holidays", f'unknown key "{key}" (known: country, dates)')
+            self.problem("holidays", f'unknown key "{excerpt(key)}" (known: country, dates)')
         country = value.get("country")
         if country is not None:
             country = str(country).strip()
             try:
                 BusinessDays(country=country)
             except ValueError as exc:
-                self.problem("holidays", f"country {exc} (an ISO code such as GB-ENG, US, DE)")
+                self.problem(
+                    "holidays", f"country {excerpt(exc)} (an ISO code such as GB-ENG, US, DE)"
+                )
         dates = value.get("dates") or []
         if not isinstance(dates, list):
             dates = [dates]
@@ -379,7 +428,9 @@ class _EntryReader:
         for raw in dates:
             day = _as_date(raw)
             if day is None:
-                self.problem("holidays", f'dates: "{raw}" is not a date (YYYY-MM-DD)')
+                self.problem("holidays", f'dates: "{excerpt(raw)}" is not a date (YYYY-MM-DD)')
+            elif not FIRST_DAY <= day <= LAST_DAY:
+                self.problem("holidays", f"dates: {day} is not between {FIRST_DAY} and {LAST_DAY}")
             else:
                 days.append(day)
         return country or None, tuple(sorted(set(days)))
@@ -403,14 +454,24 @@ class _EntryReader:
             return DEFAULT_GRACE
         text = str(value).strip()
         parts = _DURATION.findall(text)
-        unit = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
-        grace = sum((int(n) * unit[u.lower()] for n, u in parts), timedelta())
-        if not parts or _DURATION.sub("", text).strip() or not grace:
-            self.problem("grace", f'"{text}" is not a duration such as 6h, 90m or 1d 12h')
+        if not parts or _DURATION.sub("", text).strip():
+            self.problem("grace", f'"{excerpt(text)}" is not a duration such as 6h, 90m or 1d 12h')
             return DEFAULT_GRACE
-        if grace > MAX_GRACE:
-            self.problem("grace", f'"{text}" is longer than 7 days')
-        return grace
+        # Counted in whole minutes and capped as it goes: 10**20 days is no timedelta
+        # (OverflowError), and 5,000 digits are no int Python will build.
+        limit = int(MAX_GRACE.total_seconds() // 60)
+        minutes = 0
+        for number, unit in parts:
+            digits = number.lstrip("0") or "0"
+            # Seven digits pass 7 days in any unit: longer numbers are never built.
+            minutes += limit + 1 if len(digits) > 6 else int(digits) * _MINUTES[unit.lower()]
+            if minutes > limit:
+                self.problem("grace", f'"{excerpt(text)}" is longer than 7 days')
+                return DEFAULT_GRACE
+        if not minutes:
+            self.problem("grace", f'"{excerpt(text)}" is not a duration such as 6h, 90m or 1d 12h')
+            return DEFAULT_GRACE
+        return timedelta(minutes=minutes)
 
     def boolean(self, name: str) -> bool:
         value = self.entry.get(name, False)

@@ -9,6 +9,7 @@ else (quoted, Unicode, odd dots) goes through the full validation.
 from __future__ import annotations
 
 import re
+from email.utils import getaddresses
 from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
@@ -46,3 +47,26 @@ def _validate(address: str) -> str:
         return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidAddress(str(exc)) from None
+
+
+# Any control character (CR and LF among them) could start a header of its own.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def parse_mailbox(text: str) -> tuple[str, str]:
+    """Exactly one `address` or `Name <address>`, parsed strictly: (name, normalised address).
+
+    parseaddr alone takes the first of `a@x, b@y` and makes `Team\\r\\nBcc: v@x <t@y>` the
+    address v@x; here either is refused with InvalidAddress, and so is anything after the
+    address's closing bracket.
+    """
+    if _CONTROL.search(text):
+        raise InvalidAddress("it holds a control character (a line break, say)")
+    found = [(name, address) for name, address in getaddresses([text]) if address]
+    if len(found) != 1:
+        raise InvalidAddress(f"it names {len(found)} addresses; give exactly one")
+    name, address = found[0]
+    stripped = text.strip()
+    if stripped != address and not stripped.endswith(f"<{address}>"):
+        raise InvalidAddress("write it as address or as Name <address>, nothing after it")
+    return name, normalise_address(address)

@@ -30,7 +30,6 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,7 +41,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commhub.actions import Action, NextStep
-from commhub.addresses import InvalidAddress, normalise_address
+from commhub.addresses import InvalidAddress, parse_mailbox
 from commhub.errors import NotFound, Problem, SeriesError
 from commhub.library import (
     ChangeReport,
@@ -337,9 +336,8 @@ class _EntryReader:
         value = self.text(name, limit=400)
         if value is None:
             return None
-        display, address = parseaddr(value)
         try:
-            address = normalise_address(address)
+            display, address = parse_mailbox(value)
         except InvalidAddress as exc:
             self.problem(
                 name, f'"{excerpt(value)}" is not an address or `Name <address>`: {excerpt(exc)}'

@@ -226,3 +226,39 @@ def test_series_apply_exits_1_with_one_line_per_problem(tmp_path: Path, extra: s
     assert line.startswith(f"commhub: {path}:10:")
     assert "Traceback" not in result.output
     assert "news" not in commhub("series", "list").stdout
+
+
+# --- class 4: a from or reply-to is exactly one address ------------------------------------
+
+
+@pytest.mark.parametrize("field", ["reply_to"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        '"Team\\r\\nBcc: victim@example.net <team@vendor.example>"',
+        '"a@x.example, b@y.example"',
+        '"Team <team@vendor.example> and more"',
+        '"team@vendor.example (the team)"',
+        '"Team\\u0000 <team@vendor.example>"',
+    ],
+)
+def test_a_reply_to_that_is_not_exactly_one_address_is_refused_with_its_line(
+    tmp_path: Path, field: str, value: str
+) -> None:
+    problem = only(problems_of(tmp_path, f"    {field}: {value}\n"))
+    assert problem.field == f"series[news].{field}"
+    assert problem.line == 10
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"Team\\nBcc: victim@example.net <team@vendor.example>"', '"a@x.example, b@y.example"'],
+)
+def test_a_from_that_is_not_exactly_one_address_is_refused(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "series.yml"
+    path.write_text(GOOD.replace('"Team <team@vendor.example>"', value), encoding="utf-8")
+    with pytest.raises(SeriesError) as caught:
+        read_series_file(path, AUDIENCES, lambda name: True)
+    [problem] = caught.value.problems
+    assert problem.field == "series[news].from"
+    assert problem.line == 9

@@ -8,7 +8,7 @@ so the result is the same for every contact with that role set and is filled per
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import unescape
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError
 from jinja2 import TemplateError as JinjaError
+from jinja2 import nodes as jinja_nodes
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
@@ -175,6 +176,10 @@ class Renderer:
 
     def _subject(self, edition: EditionFacts, context: dict[str, Any]) -> str:
         source = f"series {edition.series_slug}"
+        # Checked again here: a series row may predate the check, or come from elsewhere.
+        shape = subject_shape_problem(edition.subject_template)
+        if shape is not None:
+            raise TemplateError([Problem(source, shape, "subject")])
         try:
             rendered = self._text.from_string(edition.subject_template).render(context)
         except JinjaError as exc:
@@ -242,8 +247,52 @@ def _base_context(
     }
 
 
+# A subject is one line of names, filters and conditions. Loops, macros, calls, arithmetic
+# and the filters that multiply text (replace, center, wordwrap, format...) are refused
+# when the series is read, so that no subject can run for minutes or grow to gigabytes:
+# what is left renders in time and size bounded by the template's own length.
+_SUBJECT_NODES = frozenset({
+    "Template", "Output", "TemplateData", "Name", "Getattr", "Getitem", "Const", "Filter",
+    "If", "CondExpr", "Compare", "Operand", "And", "Or", "Not", "Concat", "Test", "List",
+    "Tuple",
+})  # fmt: skip
+_SUBJECT_FILTERS = frozenset({
+    "default", "d", "upper", "lower", "title", "capitalize", "trim", "truncate", "e",
+    "escape", "string", "join", "first", "last", "length", "count",
+})  # fmt: skip
+MAX_SUBJECT_TEMPLATE = 1000  # characters of the template itself
+
+
+def subject_shape_problem(subject: str) -> str | None:
+    """Why a subject template uses more than a subject needs, or None."""
+    if len(subject) > MAX_SUBJECT_TEMPLATE:
+        return f"longer than {MAX_SUBJECT_TEMPLATE} characters"
+    try:
+        tree = SandboxedEnvironment().parse(subject)
+    except JinjaError as exc:
+        return f"not a valid template: {exc}"
+    for node in _walk(tree):
+        kind = type(node).__name__
+        if kind not in _SUBJECT_NODES:
+            return f"a subject may not use {kind.lower()} (only names, filters and conditions)"
+        if isinstance(node, jinja_nodes.Filter) and node.name not in _SUBJECT_FILTERS:
+            return f'the filter "{node.name}" is not allowed in a subject'
+        if isinstance(node, jinja_nodes.Test) and node.name not in ("defined", "none"):
+            return f'the test "{node.name}" is not allowed in a subject'
+    return None
+
+
+def _walk(node: jinja_nodes.Node) -> Iterator[jinja_nodes.Node]:
+    yield node
+    for child in node.iter_child_nodes():
+        yield from _walk(child)
+
+
 def subject_problem(subject: str, series_name: str) -> str | None:
     """Why a series' subject would not render (an unknown name, say), or None if it does."""
+    shape = subject_shape_problem(subject)
+    if shape is not None:
+        return shape
     facts = EditionFacts(
         series_name, "x", subject, datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC")), "UTC"
     )

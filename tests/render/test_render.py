@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,14 @@ import pytest
 from commhub.errors import TemplateError
 from commhub.render.content_plan import AudienceInfo, PickedItem, Section
 from commhub.render.placeholders import ContactValues, html_placeholder, raw_placeholder
-from commhub.render.renderer import EditionFacts, PreviewLinks, Renderer, Sender, TrackedLinks
+from commhub.render.renderer import (
+    EditionFacts,
+    PreviewLinks,
+    Renderer,
+    Sender,
+    TrackedLinks,
+    subject_problem,
+)
 from commhub.resources import templates_dir
 from commhub.store.models import ContentKind
 
@@ -165,3 +173,45 @@ def test_a_contacts_values_never_fill_a_tag_that_came_with_the_content(field: st
         assert not {"ana", "SECRET-TOKEN", "Ana"} & set(re.split(r"[=&%;]", url)), url
     # The template's own tags are still filled: the unsubscribe link carries the token.
     assert f"{BASE}/u/SECRET-TOKEN" in compiled.html.fill(contact.tags())
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+        "{{ range(10**9)|list }}",
+        '{{ "x" * 1000000000 }}',
+        "{{ 10 ** 10 ** 10 }}",
+        '{{ ("x" * 10)|replace("x", "xxxxxxxxxx")|replace("x", "xxxxxxxxxx") }}',
+        "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+        "{{ lipsum(10000) }}",
+        "{{ series.name|center(1000000000) }}",
+        "{% set x = 1 %}{{ x }}",
+        "{{ series.name }}" * 100,
+    ],
+)
+def test_a_subject_that_could_run_away_is_refused_before_it_runs(subject: str) -> None:
+    started = time.monotonic()
+    problem = subject_problem(subject, "News")
+    assert problem is not None
+    assert time.monotonic() - started < 1
+    facts = dataclasses.replace(FACTS, subject_template=subject)
+    html_links = TrackedLinks(BASE, html_placeholder("token"))
+    text_links = TrackedLinks(BASE, raw_placeholder("token"))
+    with pytest.raises(TemplateError, match="subject"):
+        Renderer(templates_dir()).compile(
+            "newsletter", facts, SECTIONS, SENDER, {11: 3}, html_links, text_links
+        )
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "{{ series.name }}, {{ edition.date_label }}",
+        "{% if contact.first_name %}{{ contact.first_name }}, {% endif %}{{ series.name }}",
+        '{{ role_names|join(" & ") }}: {{ series.name|upper }}',
+        '{{ contact.first_name|default("Hello") }} · {{ org.name|truncate(20) }}',
+    ],
+)
+def test_a_subject_of_names_filters_and_conditions_is_fine(subject: str) -> None:
+    assert subject_problem(subject, "News") is None

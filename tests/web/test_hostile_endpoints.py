@@ -24,6 +24,7 @@ from commhub.render.tokens import FeedTokens, TokenPurpose, Tokens, message_toke
 from commhub.store.db import Base
 from commhub.store.models import MAX_ID, Contact, ContactStatus, Event
 from commhub.web import create_app
+from commhub.web.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from tests.builders import NOW, World
 from tests.tracking.test_sendgrid_webhook import Signer, event, post
 
@@ -291,3 +292,30 @@ def test_no_bytes_posted_to_a_public_form_give_a_5xx(
             path, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
         )
         assert response.status_code < 500, (path, response.status_code)
+
+
+HOSTILE_HEADERS: list[dict[str, str]] = [
+    {"User-Agent": "x" * 20_000},
+    {"User-Agent": "\x00\x1b[31m"},
+    {"Content-Type": "multipart/form-data; boundary="},
+    {"Content-Type": "multipart/form-data"},
+    {"Content-Type": "application/x-www-form-urlencoded; charset=utf-7"},
+    {"Content-Type": "text/plain; charset=\x00"},
+    {"Accept": "application/json;q=NaN"},
+    {"Accept-Language": "*;q=2" * 1000},
+    {SIGNATURE_HEADER: "%%%", TIMESTAMP_HEADER: "²"},
+    {SIGNATURE_HEADER: "AAAA", TIMESTAMP_HEADER: "9" * 5000},
+    {SIGNATURE_HEADER: "", TIMESTAMP_HEADER: ""},
+]  # fmt: skip
+
+
+def test_hostile_headers_get_no_5xx_and_change_nothing(
+    client: FlaskClient, sent: World, token: str
+) -> None:
+    before = snapshot(sent)
+    forged = malformed_tokens(sent)[4]
+    for headers in HOSTILE_HEADERS:
+        for method, path, form in [*requests_for(forged), ("POST", "/webhooks/sendgrid", {})]:
+            response = client.open(path, method=method, data=form or b"[]", headers=headers)
+            assert response.status_code < 500, (path, headers, response.status_code)
+    assert snapshot(sent) == before

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
+from commhub.text import has_controls
+
 MAX_ADDRESS = 254
 MAX_LOCAL_PART = 64
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -49,10 +51,6 @@ def _validate(address: str) -> str:
         raise InvalidAddress(str(exc)) from None
 
 
-# Any control character (CR and LF among them) could start a header of its own.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def parse_mailbox(text: str) -> tuple[str, str]:
     """Exactly one `address` or `Name <address>`, parsed strictly: (name, normalised address).
 
@@ -60,7 +58,7 @@ def parse_mailbox(text: str) -> tuple[str, str]:
     address v@x; here either is refused with InvalidAddress, and so is anything after the
     address's closing bracket.
     """
-    if _CONTROL.search(text):
+    if has_controls(text):
         raise InvalidAddress("it holds a control character (a line break, say)")
     found = [(name, address) for name, address in getaddresses([text]) if address]
     if len(found) != 1:

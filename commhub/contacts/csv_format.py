@@ -6,11 +6,21 @@
 Reading never touches the database: it is given the known audience slugs and returns
 validated rows plus every problem, each located by its line in the file (the header is
 line 1).
+
+Every cell is normalised to Unicode NFC. Control characters are refused, never guessed at:
+a cell holding a C0 control (NUL, ESC, ...), DEL, a C1 control (NEL, ...) or U+2028/U+2029
+makes the row a Problem naming its line and column. Tab, carriage return and line feed are the
+exception, treated as spaces (a spreadsheet's line break in a cell, a pasted tab): trimmed at
+the ends of every cell, and in names, partner names and the partner's type, tier and region
+collapsed with any run of spaces into one. Inside an address, role, zone, consent or status a
+space is invalid anyway, and is refused there with the value quoted.
 """
 
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +33,7 @@ from commhub.contacts.spreadsheet_cells import neutralise, restore
 from commhub.errors import Problem
 from commhub.library import excerpt
 from commhub.store import ContactStatus, email_key, name_key
+from commhub.text import REFUSED_CHARACTERS, describe_character
 
 REQUIRED_COLUMNS = ("email", "first_name", "last_name", "partner", "roles")
 OPTIONAL_COLUMNS = (
@@ -39,6 +50,11 @@ MAX_NAME = 100
 # A row of eleven cells of names, addresses and zones is a few hundred characters; a line far
 # past that is not a contacts row, and reading it whole would cost memory for nothing.
 MAX_LINE = 64 * 1024
+_SPACING = re.compile("[\t\r\n]")
+_LINE_BREAK = re.compile("\r\n|\r|\n")
+# A byte that is not UTF-8, as the surrogateescape error handler decodes it (U+DC80-U+DCFF),
+# or any other lone surrogate (text that no database can store).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -105,9 +121,14 @@ def _known_timezones() -> frozenset[str]:
 def read_contacts_csv(stream: TextIO, source: str, known_roles: Collection[str]) -> ContactsFile:
     """Read and validate a contacts CSV; nothing is dropped without a Problem saying why.
 
-    A file the csv parser cannot read to its end (a line or a cell past the limits) gives one
-    Problem and no rows at all: the rows after that point were never read, so landing the ones
-    before it would import half a file even with --skip-invalid.
+    A file the csv parser cannot read to its end (a line or a cell past the limits, a quote
+    never closed, bytes that are not UTF-8) gives one Problem and no rows at all: the rows after
+    that point were never read, so landing the ones before it would import half a file even
+    with --skip-invalid.
+
+    A text stream that decodes bytes (open(..., encoding="utf-8-sig")) is switched to the
+    surrogateescape error handler, so that a byte that is not UTF-8 is found on its own line
+    (a strict decoder fails a whole 8 KB chunk ahead of the line that holds it).
     """
     lines = _BoundedLines(stream)
     try:
@@ -118,6 +139,14 @@ def read_contacts_csv(stream: TextIO, source: str, known_roles: Collection[str])
 
 class _LineTooLong(Exception):  # noqa: N818 - internal, turned into _Unreadable
     """A physical line of the file is longer than MAX_LINE."""
+
+
+class _NotText(Exception):  # noqa: N818 - internal, turned into _Unreadable
+    """A physical line holds a byte that is not UTF-8 (or a lone surrogate)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class _Unreadable(Exception):  # noqa: N818 - internal, caught in read_contacts_csv
@@ -139,6 +168,13 @@ class _BoundedLines:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.line = 0
+        # The last line read, and whether the stream has ended: a record that csv.reader hands
+        # back only once the lines ran out is one whose quote was never closed.
+        self.text = ""
+        self.ended = False
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "encoding", None):
+            reconfigure(errors="surrogateescape")
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -146,11 +182,24 @@ class _BoundedLines:
     def __next__(self) -> str:
         text = self.stream.readline(MAX_LINE + 1)
         if not text:
+            self.ended = True
             raise StopIteration
         self.line += 1
         if len(text) > MAX_LINE:
             raise _LineTooLong
+        if (found := _SURROGATE.search(text)) is not None:
+            raise _NotText(_not_utf8(found.group(), found.start() + 1))
+        self.text = text
         return text
+
+
+def _not_utf8(character: str, column: int) -> str:
+    code = ord(character)
+    if 0xDC80 <= code <= 0xDCFF:
+        what = f"byte 0x{code - 0xDC00:02X}"
+    else:
+        what = f"a lone surrogate U+{code:04X}"
+    return f"not UTF-8 text ({what}, character {column} of the line): save the file as CSV UTF-8"
 
 
 class _Records:
@@ -163,9 +212,11 @@ class _Records:
         """The next record (blank ones too) and its first line, or None at the end."""
         start = self.reader.line_num + 1
         try:
-            return start, next(self.reader)
+            record: list[str] = next(self.reader)
         except StopIteration:
             return None
+        except _NotText as exc:
+            raise _Unreadable(exc.message, self.lines.line) from None
         except _LineTooLong:
             raise _Unreadable(
                 f"a line longer than {MAX_LINE:,} characters: refused (is this a contacts CSV?)",
@@ -180,6 +231,21 @@ class _Records:
             else:
                 message = f"not readable as CSV: {excerpt(exc)}"
             raise _Unreadable(message, start) from None
+        if self.lines.ended and record:
+            # csv.reader gives a record after the lines ran out only when a quoted cell was
+            # still open: its last cell is everything from that quote to the end of the file.
+            opened = self._line_of_unclosed_quote(record[-1], start)
+            raise _Unreadable(
+                f"a quote opened on line {opened} is not closed "
+                "(it runs to the end of the file): nothing imported",
+                opened,
+            )
+        return start, record
+
+    def _line_of_unclosed_quote(self, cell: str, start: int) -> int:
+        breaks = len(_LINE_BREAK.findall(cell))
+        last_line_ends = self.lines.text.endswith(("\n", "\r"))
+        return max(start, self.lines.line - breaks + (1 if last_line_ends else 0))
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         """Each non-blank record with the file line it starts on (a quoted cell may span lines)."""
@@ -207,13 +273,15 @@ def _read(records: _Records, source: str, known_roles: Collection[str]) -> Conta
     for line, cells in records:
         rows_read += 1
         if len(cells) != len(columns):
-            problems.append(
-                Problem(source, f"expected {len(columns)} cells, found {len(cells)}", line=line)
-            )
+            message = f"expected {len(columns)} cells, found {len(cells)}"
+            last_line = records.reader.line_num
+            if last_line > line:
+                message += (
+                    f" (a quoted cell runs on to line {last_line}: is a quote missing or extra?)"
+                )
+            problems.append(Problem(source, message, line=line))
             continue
-        values = {
-            column: restore(cell).strip() for column, cell in zip(columns, cells, strict=True)
-        }
+        values = {column: restore(cell) for column, cell in zip(columns, cells, strict=True)}
         row = _RowReader(source, line, values, roles, problems).row()
         if row is None:
             continue
@@ -238,7 +306,12 @@ def _check_header(columns: list[str], source: str) -> list[Problem]:
     ]
     known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
     problems += [
-        Problem(source, f"unknown column (known: {', '.join(EXPORT_COLUMNS)})", column or '""', 1)
+        Problem(
+            source,
+            f"unknown column (known: {', '.join(EXPORT_COLUMNS)})",
+            excerpt(column) or '""',
+            1,
+        )
         for column in columns
         if column not in known
     ]
@@ -279,17 +352,36 @@ def _partner_agrees(
 
 
 class _RowReader:
+    """Reads one row's cells (formula guards removed), recording a Problem per bad cell."""
+
     def __init__(
         self,
         source: str,
         line: int,
-        values: dict[str, str],
+        cells: dict[str, str],
         roles: frozenset[str],
         problems: list[Problem],
     ) -> None:
-        self.source, self.line, self.values = source, line, values
+        self.source, self.line = source, line
         self.roles, self.problems = roles, problems
         self.failed = False
+        # Cells refused for a control character read as empty to the checks below, which
+        # stay silent about them: one Problem per cell.
+        self.refused: set[str] = set()
+        self.values = {column: self.clean(column, cell) for column, cell in cells.items()}
+
+    def clean(self, column: str, cell: str) -> str:
+        """The cell in NFC, tabs and line breaks as spaces, trimmed; "" if refused."""
+        found = REFUSED_CHARACTERS.search(cell)
+        if found is not None:
+            self.problem(
+                column,
+                f"control character {describe_character(found.group())} "
+                f"at character {found.start() + 1}: refused",
+            )
+            self.refused.add(column)
+            return ""
+        return _SPACING.sub(" ", unicodedata.normalize("NFC", cell)).strip()
 
     def problem(self, field: str, message: str) -> None:
         self.problems.append(Problem(self.source, message, field, self.line))
@@ -313,13 +405,15 @@ class _RowReader:
 
     def email(self) -> str:
         raw = self.values["email"]
+        if "email" in self.refused:
+            return ""
         if not raw:
             self.problem("email", "required")
             return ""
         try:
             return normalise_address(raw)
         except InvalidAddress as exc:
-            self.problem("email", f'"{raw}" is not a valid address: {exc}')
+            self.problem("email", f'"{excerpt(raw)}" is not a valid address: {exc}')
             return raw
 
     def name(self, field: str) -> str:
@@ -330,12 +424,12 @@ class _RowReader:
 
     def partner(self) -> PartnerFields:
         name = " ".join(self.values["partner"].split())
-        if not name:
+        if not name and "partner" not in self.refused:
             self.problem("partner", "required: the partner organisation's name")
         elif len(name) > 200:
             self.problem("partner", "longer than 200 characters")
         extra = {
-            attribute: (self.values.get(column) or "").strip() or None
+            attribute: " ".join((self.values.get(column) or "").split()) or None
             for column, attribute in PARTNER_COLUMNS.items()
         }
         # Type and tier are vocabularies (msp, gold); region keeps its case (EMEA, DACH).
@@ -347,11 +441,14 @@ class _RowReader:
 
     def role_list(self) -> tuple[str, ...]:
         slugs = [r.strip().lower() for r in self.values["roles"].split(";") if r.strip()]
+        if "roles" in self.refused:
+            return ()
         if not slugs:
             self.problem("roles", "required: audience slugs separated by ;")
         unknown = [s for s in slugs if s not in self.roles]
         for slug in unknown:
-            self.problem("roles", f'unknown role "{slug}" (known: {", ".join(sorted(self.roles))})')
+            known = ", ".join(sorted(self.roles))
+            self.problem("roles", f'unknown role "{excerpt(slug)}" (known: {known})')
         return tuple(sorted(set(slugs)))
 
     def timezone(self) -> str | None:
@@ -359,7 +456,9 @@ class _RowReader:
         if not value:
             return None
         if value not in _known_timezones():
-            self.problem("timezone", f'"{value}" is not an IANA time zone such as Europe/Paris')
+            self.problem(
+                "timezone", f'"{excerpt(value)}" is not an IANA time zone such as Europe/Paris'
+            )
         return value
 
     def consent(self) -> Consent | None:
@@ -374,7 +473,9 @@ class _RowReader:
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
-            self.problem("consent", f'"{value}" is not yes, no or an ISO 8601 date and time')
+            self.problem(
+                "consent", f'"{excerpt(value)}" is not yes, no or an ISO 8601 date and time'
+            )
             return None
         return Consent(given=True, at=moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
@@ -386,7 +487,7 @@ class _RowReader:
             return ContactStatus(value)
         except ValueError:
             allowed = ", ".join(s.value for s in ContactStatus)
-            self.problem("status", f'"{value}" is not one of: {allowed}')
+            self.problem("status", f'"{excerpt(value)}" is not one of: {allowed}')
             return None
 
 

@@ -1,7 +1,17 @@
 """Content files: content/**/*.md with YAML front matter, parsed into validated drafts.
 
 Parsing knows nothing of the database except the audience slugs it is given, so every
-problem in every file is found before anything is written.
+problem in every file is found before anything is written. Every problem inside a file names
+the line: of the field in the front matter, or of the body line.
+
+Text is normalised to Unicode NFC: every front-matter text (title, summary, speaker,
+key_message, slug, url, video_url, thumbnail, hashtags) and the body. Control characters are
+refused with the line and field, never guessed at: C0 controls (NUL, ESC, ...), DEL, C1
+controls (NEL, ...) and U+2028/U+2029, anywhere in the file as written, and in a value that a
+double-quoted YAML escape produces (such as \\e, \\0, \\N or \\L). Tab and line breaks are the
+exception: in the body they stay as written; in the summary a line break stays and a tab
+becomes a space; in every other field tabs and line breaks are whitespace, collapsed with any
+run of spaces into one.
 """
 
 from __future__ import annotations
@@ -10,17 +20,22 @@ import hashlib
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, replace
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
+
+import yaml
 
 from commhub.errors import Problem
 from commhub.library.audiences import read_audience_list
 from commhub.library.markdown import render_markdown
 from commhub.library.yaml_reader import InputProblem, excerpt, read_limited_text, read_yaml
 from commhub.store import ContentKind, ContentStatus
+from commhub.text import REFUSED_CHARACTERS, describe_character
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$")
 HASHTAG_PATTERN = re.compile(r"^\w+$")
@@ -38,6 +53,12 @@ MAX_KEY_MESSAGE = 500
 MAX_PRIORITY = 1_000_000
 MAX_DURATION = 100 * 3600  # seconds; longer is a typo, not a video
 LOOKS_LIKE_A_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}")
+# The line breaks an editor counts (and YAML with them): not NEL or U+2028, which are refused.
+_LINE_BREAK = re.compile("\r\n|\r|\n")
+# A front-matter line that starts a top-level field, to name the field a bad line belongs to.
+_TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:")
+# A file full of control characters is named by its first few lines, not by thousands.
+MAX_LINES_NAMED = 10
 
 
 @dataclass(frozen=True)
@@ -63,10 +84,13 @@ class ContentDraft:
     publish_at: datetime | None
     expires_at: datetime | None
     priority: int
+    # Where the file sets its slug (None: the slug comes from the path): not stored.
+    slug_line: int | None = dataclass_field(default=None, compare=False)
 
     def digest(self) -> str:
         """A fingerprint of everything stored, to tell an edited file from an unchanged one."""
         values = asdict(self)
+        del values["slug_line"]
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -144,13 +168,17 @@ def parse_content_file(
     except InputProblem as exc:
         problems.append(Problem(source, exc.message))
         return None
+    refused = _control_characters(text, source)
+    if refused:
+        problems.extend(refused)
+        return None
     split = _split_front_matter(text)
     if split is None:
         problems.append(Problem(source, "no front matter: the file must start with a --- line"))
         return None
     header, body = split
     try:
-        data: Any = read_yaml(header).data or {}
+        document = read_yaml(header)
     except InputProblem as exc:
         # +1: the opening --- is line 1, so the front matter's first line is line 2.
         line = exc.line + 1 if exc.line is not None else None
@@ -158,10 +186,58 @@ def parse_content_file(
             Problem(source, f"front matter is not valid YAML: {exc.message}", line=line)
         )
         return None
+    data: Any = document.data or {}
     if not isinstance(data, dict):
-        problems.append(Problem(source, "front matter must be a mapping of fields"))
+        problems.append(Problem(source, "front matter must be a mapping of fields", line=2))
         return None
-    return _FieldReader(source, data, known_audiences, problems).draft(relative, body)
+    lines = _field_lines(document.root)
+    return _FieldReader(source, data, lines, known_audiences, problems).draft(relative, body)
+
+
+def _field_lines(root: yaml.Node | None) -> dict[str, int]:
+    """The file line of each front-matter field: +1 for 1-based, +1 for the opening ---."""
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    # Only plain keys: a list or mapping as a key has no name to report.
+    return {
+        str(key.value): key.start_mark.line + 2
+        for key, _ in root.value
+        if isinstance(key, yaml.ScalarNode)
+    }
+
+
+def _control_characters(text: str, source: str) -> list[Problem]:
+    """A Problem for each line (the first MAX_LINES_NAMED) holding a refused character.
+
+    Checked on the text as written, before YAML reads it: YAML takes NEL and U+2028 for line
+    breaks (which would shift every line number after them) and refuses NUL or ESC with a
+    message that names no field. A front-matter line is named by the field it belongs to, a
+    line after the front matter as the body.
+    """
+    if REFUSED_CHARACTERS.search(text) is None:
+        return []
+    lines = _LINE_BREAK.split(text)
+    end = 0
+    if lines and lines[0].lstrip("\ufeff").strip() == "---":
+        end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), len(lines))
+    problems: list[Problem] = []
+    field: str | None = None
+    for index, line in enumerate(lines):
+        if 0 < index < end and (key := _TOP_LEVEL_KEY.match(line)) is not None:
+            field = key.group(1)
+        found = REFUSED_CHARACTERS.search(line)
+        if found is None:
+            continue
+        if len(problems) == MAX_LINES_NAMED:
+            problems.append(Problem(source, "more lines with control characters: not listed"))
+            break
+        where = "body" if end and index > end else field if 0 < index < end else None
+        message = (
+            f"control character {describe_character(found.group())} "
+            f"at character {found.start() + 1} of the line: refused"
+        )
+        problems.append(Problem(source, message, where, index + 1))
+    return problems
 
 
 def _split_front_matter(text: str) -> tuple[str, str] | None:
@@ -181,27 +257,31 @@ class _FieldReader:
         self,
         source: str,
         data: dict[str, Any],
+        lines: dict[str, int],
         known_audiences: Collection[str],
         problems: list[Problem],
     ) -> None:
         self.source = source
         self.data = data
+        self.lines = lines
         self.known_audiences = known_audiences
         self.problems = problems
         self.failed = False
 
-    def problem(self, field: str, message: str) -> None:
-        self.problems.append(Problem(self.source, message, field))
+    def problem(self, field: str, message: str, line: int | None = None) -> None:
+        """A Problem at the field's line (a field the file leaves out has none)."""
+        where = line if line is not None else self.lines.get(field)
+        self.problems.append(Problem(self.source, message, field, where))
         self.failed = True
 
     def draft(self, relative: str, body: str) -> ContentDraft | None:
         for field in sorted(map(str, set(self.data) - FRONT_MATTER_FIELDS)):
-            self.problem(excerpt(field), "unknown field")
+            self.problem(excerpt(field), "unknown field", self.lines.get(field))
         kind = self.choice("kind", ContentKind, ContentKind.ARTICLE)
         video_url = self.url("video_url")
         publish_at, expires_at = self.moment("publish_at"), self.moment("expires_at")
         if kind is ContentKind.VIDEO and not video_url:
-            self.problem("video_url", "required for a video")
+            self.problem("video_url", "required for a video", self.lines.get("kind"))
         if publish_at and expires_at and expires_at <= publish_at:
             self.problem("expires_at", "must be after publish_at")
         draft = ContentDraft(
@@ -212,7 +292,7 @@ class _FieldReader:
             kind=kind,
             status=self.choice("status", ContentStatus, ContentStatus.PUBLISHED),
             summary=self.text("summary") or "",
-            body_markdown=body,
+            body_markdown=unicodedata.normalize("NFC", body),
             body_html="",
             url=self.url("url"),
             video_url=video_url,
@@ -224,15 +304,19 @@ class _FieldReader:
             publish_at=publish_at,
             expires_at=expires_at,
             priority=self.integer("priority", 0, -MAX_PRIORITY, MAX_PRIORITY),
+            slug_line=self.lines.get("slug"),
         )
         if self.failed:
             return None
-        return replace(draft, body_html=render_markdown(body))
+        return replace(draft, body_html=render_markdown(draft.body_markdown))
 
     def slug(self, relative: str) -> str:
         raw = self.data.get("slug")
         slug = relative.removesuffix(".md") if raw is None else str(raw).strip()
-        if not SLUG_PATTERN.match(slug):
+        if raw is not None and self.refuses_controls("slug", slug):
+            return slug
+        slug = unicodedata.normalize("NFC", slug)
+        if not SLUG_PATTERN.fullmatch(slug):
             self.problem(
                 "slug",
                 f'"{excerpt(slug)}" is not a slug (lowercase a-z, 0-9, - and _, parts joined by /)',
@@ -248,10 +332,24 @@ class _FieldReader:
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             self.problem(field, "must be text")
             return None
-        text = " ".join(str(value).split()) if field != "summary" else str(value).strip()
+        text = unicodedata.normalize("NFC", str(value))
+        if self.refuses_controls(field, text):
+            return None
+        if field == "summary":
+            text = _LINE_BREAK.sub("\n", text).replace("\t", " ").strip()
+        else:
+            text = " ".join(text.split())
         if limit is not None and len(text) > limit:
             self.problem(field, f"longer than {limit} characters")
         return text
+
+    def refuses_controls(self, field: str, text: str) -> bool:
+        """Whether text holds a refused character (a double-quoted YAML escape gives one)."""
+        found = REFUSED_CHARACTERS.search(text)
+        if found is not None:
+            character = describe_character(found.group())
+            self.problem(field, f"control character {character}: refused")
+        return found is not None
 
     def audiences(self) -> tuple[str, ...]:
         value = self.data.get("audiences")
@@ -306,9 +404,11 @@ class _FieldReader:
         if not isinstance(value, list):
             self.problem("hashtags", "must be a list of words")
             return ()
-        tags = [str(v).strip().lstrip("#") for v in value]
+        tags = [unicodedata.normalize("NFC", str(v).strip().lstrip("#")) for v in value]
         for tag in tags:
-            if not HASHTAG_PATTERN.match(tag):
+            if self.refuses_controls("hashtags", tag):
+                continue
+            if not HASHTAG_PATTERN.fullmatch(tag):
                 self.problem("hashtags", f'"{excerpt(tag)}" is not a single word')
         return tuple(dict.fromkeys(tags))
 
@@ -380,7 +480,12 @@ def parse_library(
         if draft.slug in first_file_for_slug:
             other = first_file_for_slug[draft.slug]
             problems.append(
-                Problem(str(path), f'slug "{draft.slug}" is also used by {other}', "slug")
+                Problem(
+                    str(path),
+                    f'slug "{draft.slug}" is also used by {other}',
+                    "slug",
+                    draft.slug_line,
+                )
             )
             continue
         first_file_for_slug[draft.slug] = str(path)

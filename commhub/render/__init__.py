@@ -23,7 +23,6 @@ from commhub.render.placeholders import (
     inert_raw_tags,
     raw_placeholder,
     substitution_plan,
-    without_controls,
 )
 from commhub.render.renderer import (
     CLIPPED_HTML_BYTES,
@@ -73,5 +72,4 @@ __all__ = [
     "raw_placeholder",
     "subject_problem",
     "substitution_plan",
-    "without_controls",
 ]

@@ -19,7 +19,8 @@ from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from typing import NamedTuple
 
-from commhub.render.placeholders import Personalisable, without_controls
+from commhub.render.placeholders import Personalisable
+from commhub.text import without_controls
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"

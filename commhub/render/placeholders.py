@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import NamedTuple, Self
 
+from commhub.text import without_controls
+
 FIELDS = ("first_name", "last_name", "greeting_name", "email", "partner", "token")
 RAW_SUFFIX = ".raw"
 # Each part recognises only its own form: a raw tag that reached an HTML part (say, in an
@@ -84,18 +86,6 @@ def substitution_plan(tags: Iterable[str]) -> SubstitutionPlan:
         _check(field)
         plan.append((tag, field, field == name))
     return tuple(plan)
-
-
-# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: none belongs in a
-# name, and in a header one could end the line (a NUL or ESC from an import must not either).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def without_controls(text: str) -> str:
-    """text with every control character a space, and runs of space made one."""
-    if not _CONTROL.search(text):
-        return text
-    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 class ContactValues(NamedTuple):

@@ -79,7 +79,7 @@ def test_content_import_errors_exit_1_with_every_problem(
     (library / "bad.md").write_text("---\ntitle: X\naudiences: [nobody]\n---\n")
     result = initialised("content", "import", str(library))
     assert result.exit_code == 1
-    assert f"commhub: {library}/bad.md:audiences: unknown audience" in result.stderr
+    assert f"commhub: {library}/bad.md:3:audiences: unknown audience" in result.stderr
     assert json.loads(initialised("content", "list", "--format", "json").stdout) == []
 
 

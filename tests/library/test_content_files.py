@@ -80,12 +80,13 @@ x
     lines = sorted(str(p) for p in problems)
     assert f"{bad}:title: required" in lines
     assert (
-        f'{bad}:publish_at: not a date: "next week" (use 2026-11-03 or 2026-11-03T09:00Z)' in lines
+        f'{bad}:4:publish_at: not a date: "next week" (use 2026-11-03 or 2026-11-03T09:00Z)'
+        in lines
     )
-    assert f"{bad}:audience: unknown field" in lines
-    assert any(line.startswith(f'{bad}:audiences: unknown audience "partners"') for line in lines)
-    assert any(line.startswith(f'{bad}:kind: "podcast" is not one of') for line in lines)
-    assert any(line.startswith(f'{bad}:duration: "long"') for line in lines)
+    assert f"{bad}:6:audience: unknown field" in lines
+    assert any(line.startswith(f'{bad}:2:audiences: unknown audience "partners"') for line in lines)
+    assert any(line.startswith(f'{bad}:3:kind: "podcast" is not one of') for line in lines)
+    assert any(line.startswith(f'{bad}:5:duration: "long"') for line in lines)
 
 
 def test_yaml_errors_give_the_line(tmp_path: Path) -> None:

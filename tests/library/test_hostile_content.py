@@ -3,11 +3,14 @@ when they lie outside the folder, and nothing imported."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -297,3 +300,193 @@ def test_an_audience_file_that_is_too_big_is_refused_in_one_line(
     [problem] = caught.value.problems
     assert message in problem.message
     assert_short_lines([problem])
+
+
+# --- class 3: control characters and Unicode normalisation --------------------------------
+
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "shown"),
+    [
+        pytest.param("speaker: Ada\x00 Lovelace", "speaker", "U+0000 (NUL)", id="raw-NUL-speaker"),
+        pytest.param("summary: a\x1b[2Jb", "summary", "U+001B (ESC)", id="raw-ESC-summary"),
+        pytest.param("key_message: x\x7fy", "key_message", "U+007F (DEL)", id="raw-DEL-key"),
+        pytest.param("speaker: Ada\x85Byron", "speaker", "U+0085 (NEL)", id="raw-C1-NEL"),
+        pytest.param("summary: one\u2028two", "summary", "U+2028", id="raw-LS-summary"),
+        pytest.param("summary: >\n  folded\x1b", "summary", "U+001B", id="raw-ESC-continuation"),
+        pytest.param('speaker: "Ada\\e[31m"', "speaker", "U+001B (ESC)", id="escaped-ESC"),
+        pytest.param('key_message: "x\\0y"', "key_message", "U+0000 (NUL)", id="escaped-NUL"),
+        pytest.param('summary: "a\\Nb"', "summary", "U+0085 (NEL)", id="escaped-NEL"),
+        pytest.param('slug: "a\\Lb"', "slug", "U+2028", id="escaped-LS-slug"),
+        pytest.param('url: "https://x.example/\\x7f"', "url", "U+007F (DEL)", id="escaped-DEL-url"),
+        pytest.param('hashtags: ["api\\x9b"]', "hashtags", "U+009B", id="escaped-C1-hashtag"),
+        pytest.param('key_message: "a\\Pb"', "key_message", "U+2029", id="escaped-PS"),
+    ],
+)
+def test_a_control_character_in_front_matter_is_refused_with_line_and_field(
+    tmp_path: Path, extra: str, field: str, shown: str
+) -> None:
+    path = write(tmp_path, "x.md", front(extra))
+    problems = problems_for(tmp_path)
+    assert [(p.source, p.field) for p in problems] == [(str(path), field)]
+    [problem] = problems
+    assert problem.line == 4 + extra.count("\n")
+    assert f"control character {shown}" in problem.message
+    assert problem.message.endswith("refused")
+    assert CONTROL.search(str(problem)) is None
+
+
+def test_a_control_character_in_the_title_on_line_2(tmp_path: Path) -> None:
+    write(tmp_path, "x.md", "---\ntitle: Hi\x1b]8;;evil\x07\naudiences: [sales]\n---\nbody\n")
+    [problem] = problems_for(tmp_path)
+    assert (problem.line, problem.field) == (2, "title")
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "shown"),
+    [
+        pytest.param("one\ntwo\x00\n", 8, "U+0000 (NUL)", id="NUL"),
+        pytest.param("\x1b[2J\n", 7, "U+001B (ESC)", id="ESC"),
+        pytest.param("a\r\nb\r\nc\x0cd\r\n", 9, "U+000C (FF)", id="FF-after-CRLF"),
+        pytest.param("para\u2028more\n", 7, "U+2028", id="LS"),
+        pytest.param("x\n\n\x9b31m\n", 9, "U+009B", id="C1-CSI"),
+    ],
+)
+def test_a_control_character_in_the_body_is_refused_with_its_line(
+    tmp_path: Path, body: str, line: int, shown: str
+) -> None:
+    write(tmp_path, "x.md", front("kind: article") + body)
+    [problem] = problems_for(tmp_path)
+    assert (problem.line, problem.field) == (line, "body")
+    assert f"control character {shown}" in problem.message
+
+
+def test_many_lines_of_control_characters_are_named_by_the_first_few(tmp_path: Path) -> None:
+    write(tmp_path, "x.md", front("") + "\x00\n" * 10_000)
+    problems = problems_for(tmp_path)
+    assert len(problems) == 11
+    assert [p.line for p in problems[:10]] == list(
+        range(7, 17)
+    )  # front() ends with a body line, line 6
+    assert_short_lines(problems)
+
+
+def test_tabs_and_newlines_in_the_body_are_kept(tmp_path: Path) -> None:
+    body = "```\n\tindented()\n```\n\n- a\n\t- b\n"
+    write(tmp_path, "x.md", front("") + body)
+    [draft], problems = parse_library(tmp_path, AUDIENCES)
+    assert problems == []
+    assert draft.body_markdown == "body\n" + body
+
+
+def test_text_lands_in_nfc_with_tabs_as_spaces(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "x.md",
+        "---\n"
+        'title: "Cafe\\u0301\\tcre\\u0300me"\n'
+        "audiences: [sales]\n"
+        'summary: "Line one,\\tstill one\\nline two"\n'
+        'speaker: "Zoe\u0308\\tBerg"\n'
+        "hashtags: [re\u0301sume\u0301]\n"
+        'key_message: "Na\\u0303o"\n'
+        "---\n"
+        "Cre\u0300me bru\u0302le\u0301e\n",
+    )
+    [draft], problems = parse_library(tmp_path, AUDIENCES)
+    assert problems == []
+    assert draft.title == "Caf\u00e9 cr\u00e8me"
+    assert draft.summary == "Line one, still one\nline two"
+    assert draft.speaker == "Zo\u00eb Berg"
+    assert draft.hashtags == ("r\u00e9sum\u00e9",)
+    assert draft.key_message == "N\u00e3o"
+    assert draft.body_markdown == "Cr\u00e8me br\u00fbl\u00e9e\n"
+
+
+texts = st.text(
+    st.one_of(
+        st.sampled_from(list("ab \t\n\x00\x1b\x7f\x85\x9b\u2028\u2029\u0301\u0308e")),
+        st.characters(codec="utf-8", exclude_categories=["Cs"]),
+    ),
+    max_size=20,
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(title=texts, summary=texts, speaker=texts, key_message=texts, body=texts)
+def test_any_text_that_lands_is_nfc_and_free_of_control_characters(
+    tmp_path: Path, title: str, summary: str, speaker: str, key_message: str, body: str
+) -> None:
+    quoted = {
+        "title": title or "T",
+        "summary": summary,
+        "speaker": speaker,
+        "key_message": key_message,
+    }
+    fields = "".join(f"{k}: {json.dumps(v, ensure_ascii=False)}\n" for k, v in quoted.items())
+    folder = tmp_path / "property"
+    folder.mkdir(exist_ok=True)
+    write(folder, "x.md", f"---\n{fields}audiences: [sales]\n---\n{body}")
+    drafts, _ = parse_library(folder, AUDIENCES)
+    for draft in drafts:
+        landed = [draft.title, draft.summary, draft.speaker or "", draft.key_message or ""]
+        for value in [*landed, draft.slug, *draft.hashtags, draft.body_markdown]:
+            assert CONTROL.search(value) is None, value
+            assert unicodedata.normalize("NFC", value) == value
+        for value in landed:
+            assert "\t" not in value
+
+
+# --- class 7: every content problem names the line of its field ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        pytest.param("kind: podcast", "kind", id="kind"),
+        pytest.param("status: gone", "status", id="status"),
+        pytest.param("url: ftp://x.example/a", "url", id="url"),
+        pytest.param("thumbnail: https://x.example/<b>", "thumbnail", id="thumbnail"),
+        pytest.param("duration: long", "duration", id="duration"),
+        pytest.param("priority: high", "priority", id="priority"),
+        pytest.param("publish_at: next week", "publish_at", id="publish_at"),
+        pytest.param("expires_at: 2027-02-30", "expires_at", id="impossible-date"),
+        pytest.param("hashtags: [two words]", "hashtags", id="hashtags"),
+        pytest.param("slug: Has Spaces", "slug", id="slug"),
+        pytest.param("speaker: " + "s" * 300, "speaker", id="too-long"),
+        pytest.param("audince: [sales]", "audince", id="unknown-field"),
+        pytest.param("summary: [a, list]", "summary", id="not-text"),
+        pytest.param("kind: video", "video_url", id="video-without-url-named-at-kind"),
+    ],
+)
+def test_a_bad_field_on_line_4_is_reported_on_line_4(
+    tmp_path: Path, extra: str, field: str
+) -> None:
+    path = write(tmp_path, "x.md", front(extra))
+    [problem] = problems_for(tmp_path)
+    assert (problem.source, problem.field, problem.line) == (str(path), field, 4)
+    assert str(problem).startswith(f"{path}:4:{field}: ")
+
+
+def test_the_line_of_a_field_counts_multiline_values_before_it(tmp_path: Path) -> None:
+    text = "---\ntitle: T\nsummary: |\n  one\n  two\naudiences:\n  - sales\n  - plumbers\n---\n"
+    write(tmp_path, "x.md", text)
+    [problem] = problems_for(tmp_path)
+    assert (problem.field, problem.line) == ("audiences", 6)
+
+
+def test_a_duplicate_slug_names_the_line_that_sets_it(tmp_path: Path) -> None:
+    write(tmp_path, "a.md", "---\ntitle: A\nslug: same\naudiences: [sales]\n---\n")
+    second = write(tmp_path, "b.md", "---\ntitle: B\naudiences: [sales]\nslug: same\n---\n")
+    [problem] = problems_for(tmp_path)
+    assert (problem.source, problem.field, problem.line) == (str(second), "slug", 4)
+
+
+def test_front_matter_that_is_not_a_mapping_names_its_first_line(tmp_path: Path) -> None:
+    write(tmp_path, "x.md", "---\n- a list\n---\nbody\n")
+    [problem] = problems_for(tmp_path)
+    assert problem.line == 2

@@ -81,11 +81,11 @@ def test_one_broken_file_imports_nothing_and_lists_every_problem(
         import_library(session, library)
     message = str(raised.value).splitlines()
     assert any(
-        line.startswith(f"{library}/zz-bad-audience.md:audiences: unknown audience")
+        line.startswith(f"{library}/zz-bad-audience.md:3:audiences: unknown audience")
         for line in message
     )
     assert (
-        f'{library}/zz-bad-date.md:publish_at: not a date: "soon" '
+        f'{library}/zz-bad-date.md:4:publish_at: not a date: "soon" '
         "(use 2026-11-03 or 2026-11-03T09:00Z)" in message
     )
     assert f"{library}/zz-no-title.md:title: required" in message

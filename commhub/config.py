@@ -71,6 +71,10 @@ class Settings:
     # The partner heat map's colours: the share of a role reached in a format.
     heat_map_green: float = field(default=0.5, metadata=_env("COMMHUB_HEAT_MAP_GREEN"))
     heat_map_amber: float = field(default=0.2, metadata=_env("COMMHUB_HEAT_MAP_AMBER"))
+    # Where sign-in attempts are counted: memory (one process) or a shared store's URL.
+    rate_limit_storage: str = field(
+        default="memory://", metadata=_env("COMMHUB_RATE_LIMIT_STORAGE")
+    )
     # How old (or how far ahead) a signed batch's timestamp may be, in seconds.
     sendgrid_webhook_window: int = field(
         default=300, metadata=_env("COMMHUB_SENDGRID_WEBHOOK_WINDOW")
@@ -109,6 +113,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail_proxy_ranges=_proxy_ranges(env.get("COMMHUB_MAIL_PROXY_RANGES", "").strip()),
         heat_map_green=_share(env, "COMMHUB_HEAT_MAP_GREEN", 0.5),
         heat_map_amber=_amber(env),
+        rate_limit_storage=_rate_limit_storage(env.get("COMMHUB_RATE_LIMIT_STORAGE", "").strip()),
     )
 
 
@@ -251,6 +256,14 @@ def _mailto(raw: str) -> str | None:
         return normalise_address(address)
     except InvalidAddress as exc:
         raise SettingsError("COMMHUB_UNSUBSCRIBE_MAILTO", f"not an email address: {exc}") from None
+
+
+def _rate_limit_storage(raw: str) -> str:
+    if not raw:
+        return "memory://"
+    if raw.split("://", 1)[0] not in ("memory", "redis", "rediss", "redis+sentinel"):
+        raise SettingsError("COMMHUB_RATE_LIMIT_STORAGE", "expected memory:// or a redis:// URL")
+    return raw
 
 
 def _data_dir(raw: str) -> Path:

@@ -60,6 +60,7 @@ def serve(app: AppContext, host: str, port: int, threads: int, with_scheduler: b
         + (", sending planned editions on their dates" if scheduler else ""),
         err=True,
     )
+    click.echo(f"staff sign in at http://{host}:{port}/login", err=True)
     try:
         waitress_serve(web_app, host=host, port=port, threads=threads, ident="commhub")
     finally:
@@ -76,9 +77,7 @@ def demo_data(app: AppContext) -> None:
         report = load_demo_data(session, utcnow())
         email, password = ensure_demo_admin(session, app.settings.data_dir)
     click.echo(f"demo contacts: {report.summary()}")
-    click.echo(
-        f"demo admin (for the staff sign-in that comes with the web UI): {email} / {password}"
-    )
+    click.echo(f"demo admin: sign in at {app.settings.base_url}/login as {email} / {password}")
 
 
 @click.group()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
@@ -56,11 +58,36 @@ def hash_password(password: str) -> str:
 
 
 def set_password(user: User, password: str) -> None:
-    """Replace a user's password."""
+    """Replace a user's password; every session signed in with the old one ends."""
     problems = _password_problems(password)
     if problems:
         raise InvalidInput(problems)
     user.password_hash = hash_password(password)
+    user.session_generation += 1
+
+
+# Verified against when no user has the address, so that a wrong address takes as long to
+# refuse as a wrong password: the answer's time does not tell which accounts exist.
+_NOBODY = _hasher.hash("no user has this password, and none ever will")
+
+
+def authenticate(session: Session, email: str, password: str, now: datetime) -> User | None:
+    """The active user with this address and password (their sign-in recorded), or None."""
+    user = find_user(session, email)
+    if user is None or not user.is_active:
+        verify_password(User(password_hash=_NOBODY), password)
+        return None
+    if not verify_password(user, password):
+        return None
+    user.last_login_at = now
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """A user's own change: the current password first, then the new one's rules."""
+    if not verify_password(user, current):
+        raise InvalidInput([Problem("account", "is not your current password", "current")])
+    set_password(user, new)
 
 
 def _password_problems(password: str) -> list[Problem]:

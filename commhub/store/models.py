@@ -359,6 +359,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Bumped when the password or role changes: sessions signed in before are no longer valid.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @validates("email")
     def _keep_email_key(self, _key: str, value: str) -> str:

@@ -6,6 +6,7 @@ from flask import Flask
 
 from commhub.config import Settings, load_settings
 from commhub.web import (
+    auth,
     calendar_feed,
     converters,
     errors,
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     init_runtime(app, runtime)
     converters.init_app(app)
     errors.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(home.blueprint)
     # Public, token-authorised endpoints behind the links in messages.
@@ -43,6 +45,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(subscription.blueprint)
     app.register_blueprint(web_version.blueprint)
     app.register_blueprint(calendar_feed.blueprint)
+    for public in (
+        health.blueprint, tracking.blueprint, subscription.blueprint,
+        web_version.blueprint, calendar_feed.blueprint, webhooks.blueprint,
+    ):  # fmt: skip
+        # Authorised by their signed tokens or signatures, not by a session: no CSRF token.
+        auth.csrf.exempt(public)
     # Provider webhooks, authorised by their signatures (on when their key is set).
     webhooks.init_app(app)
     return app

@@ -6,9 +6,11 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
 from commhub.library import library_overview
+from commhub.web.auth import staff_only
 from commhub.web.runtime import db_session
 
 blueprint = Blueprint("home", __name__)
+staff_only(blueprint)
 
 
 @blueprint.get("/")

@@ -8,9 +8,11 @@ from flask.testing import FlaskClient
 
 from commhub.errors import Conflict, EditionUnderWay, InvalidInput, NotFound, Problem
 from commhub.store import schema
+from commhub.store.models import UserRole
 from commhub.web import create_app
 from commhub.wiring import Runtime, build_runtime
 from tests.conftest import make_settings
+from tests.web.staff import add_user, sign_in
 
 
 def test_healthz_reports_the_database(runtime: Runtime) -> None:
@@ -35,7 +37,9 @@ def test_healthz_is_503_when_the_schema_is_missing(runtime: Runtime) -> None:
 
 
 def test_home_page_has_a_helpful_empty_state(runtime: Runtime) -> None:
-    page = create_app(runtime=runtime).test_client().get("/").get_data(as_text=True)
+    client = create_app(runtime=runtime).test_client()
+    sign_in(client, add_user(runtime, UserRole.VIEWER))
+    page = client.get("/").get_data(as_text=True)
     assert "Nothing here yet" in page
     assert "commhub content import" in page
 

@@ -9,9 +9,16 @@ from commhub.contacts.demo import ensure_demo_admin, load_demo_data
 from commhub.contacts.directory import count_contacts, export_contacts, import_contacts_file
 from commhub.contacts.erasure import erase_person
 from commhub.contacts.spreadsheet_cells import neutralise
-from commhub.contacts.users import authenticate, change_password, create_user, find_user
+from commhub.contacts.users import (
+    MIN_PASSWORD_LENGTH,
+    authenticate,
+    change_password,
+    create_user,
+    find_user,
+)
 
 __all__ = [
+    "MIN_PASSWORD_LENGTH",
     "authenticate",
     "change_password",
     "count_contacts",

@@ -86,7 +86,7 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
 def change_password(user: User, current: str, new: str) -> None:
     """A user's own change: the current password first, then the new one's rules."""
     if not verify_password(user, current):
-        raise InvalidInput([Problem("account", "is not your current password", "current")])
+        raise InvalidInput([Problem("account", "That is not your current password.", "current")])
     set_password(user, new)
 
 

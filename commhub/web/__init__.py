@@ -6,6 +6,7 @@ from flask import Flask
 
 from commhub.config import Settings, load_settings
 from commhub.web import (
+    account,
     auth,
     calendar_feed,
     converters,
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     auth.init_app(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(home.blueprint)
+    app.register_blueprint(account.blueprint)
     # Public, token-authorised endpoints behind the links in messages.
     app.register_blueprint(tracking.blueprint)
     app.register_blueprint(subscription.blueprint)

@@ -10,13 +10,17 @@ exempt, being authorised by their signed token or signature.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
+from typing import TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     Flask,
     Response,
+    abort,
     redirect,
     render_template,
     request,
@@ -37,6 +41,7 @@ from commhub.store import User, UserRole, email_key
 from commhub.web.runtime import db_session, runtime
 
 blueprint = Blueprint("auth", __name__)
+View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
 csrf = CSRFProtect()
 WRONG = "That email and password do not match an account. Check both and try again."
 # Per address, and per account whatever the address: enough for a person, not a guesser.
@@ -166,6 +171,23 @@ def staff_only(staff: Blueprint) -> None:
     def _headers(response: Response) -> Response:
         response.headers.update(STAFF_HEADERS)
         return response
+
+
+def roles_required(*roles: UserRole) -> Callable[[View], View]:
+    """A view only these roles may use; anyone else signed in gets 403 (enforced here, on
+    the server, whatever a page shows or hides)."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def guarded(*args: object, **kwargs: object) -> ResponseReturnValue:
+            user = signed_in_user()
+            if user is None or user.role not in roles:
+                abort(403, description="Your role does not allow this page.")
+            return view(*args, **kwargs)
+
+        return cast(View, guarded)
+
+    return decorate
 
 
 def signed_in_user() -> StaffUser | None:

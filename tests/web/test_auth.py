@@ -4,13 +4,14 @@ other sessions when a password changes."""
 from __future__ import annotations
 
 import pytest
+from flask import Blueprint
 from flask.testing import FlaskClient
 
 from commhub.contacts.users import find_user, set_password
 from commhub.store.db import session_scope
 from commhub.store.models import UserRole
 from commhub.web import create_app
-from commhub.web.auth import WRONG, safe_next
+from commhub.web.auth import WRONG, roles_required, safe_next, staff_only
 from commhub.wiring import Runtime
 from tests.web.staff import PASSWORD, add_user, csrf_token, sign_in
 
@@ -122,3 +123,73 @@ def test_staff_pages_carry_the_security_headers(client: FlaskClient, runtime: Ru
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "same-origin"
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def change(client: FlaskClient, current: str, new: str, confirm: str | None = None) -> int:
+    form = {
+        "current": current,
+        "new": new,
+        "confirm": new if confirm is None else confirm,
+        "csrf_token": csrf_token(client, "/account"),
+    }
+    return client.post("/account", data=form).status_code
+
+
+def test_a_user_changes_their_password_and_stays_signed_in_here_only(runtime: Runtime) -> None:
+    email = add_user(runtime, UserRole.EDITOR)
+    app = create_app(runtime=runtime)
+    here, elsewhere = app.test_client(), app.test_client()
+    sign_in(here, email)
+    sign_in(elsewhere, email)
+    assert change(here, PASSWORD, "a much better passphrase") == 302
+    assert "signed out everywhere else" in here.get("/account").get_data(as_text=True)
+    assert here.get("/").status_code == 200
+    assert elsewhere.get("/").status_code == 302
+    assert sign_in(elsewhere, email, PASSWORD) == 200  # the old one no longer works
+    assert sign_in(elsewhere, email, "a much better passphrase") == 302
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "confirm", "says"),
+    [
+        ("not my password!", "a much better passphrase", None, "not your current password"),
+        (PASSWORD, "too short", None, "at least 12"),
+        (PASSWORD, "a much better passphrase", "a different passphrase", "differ"),
+    ],
+)
+def test_a_password_change_it_cannot_make_is_refused_and_changes_nothing(
+    client: FlaskClient, runtime: Runtime, current: str, new: str, confirm: str | None, says: str
+) -> None:
+    email = add_user(runtime, UserRole.VIEWER)
+    sign_in(client, email)
+    form = {
+        "current": current,
+        "new": new,
+        "confirm": new if confirm is None else confirm,
+        "csrf_token": csrf_token(client, "/account"),
+    }
+    response = client.post("/account", data=form)
+    assert response.status_code == 400
+    assert says in response.get_data(as_text=True)
+    assert client.get("/").status_code == 200  # still signed in, with the same password
+    other = create_app(runtime=runtime).test_client()
+    assert sign_in(other, email, PASSWORD) == 302
+
+
+def test_a_role_rule_is_enforced_on_the_server(runtime: Runtime) -> None:
+    app = create_app(runtime=runtime)
+
+    @roles_required(UserRole.ADMIN, UserRole.EDITOR)
+    def edit() -> str:
+        return "an editing page"
+
+    guarded = Blueprint("guarded", __name__)
+    staff_only(guarded)
+    guarded.add_url_rule("/edit-something", view_func=edit)
+    app.register_blueprint(guarded)
+    expected = {UserRole.ADMIN: 200, UserRole.EDITOR: 200, UserRole.VIEWER: 403}
+    for role, status in expected.items():
+        client = app.test_client()
+        sign_in(client, add_user(runtime, role))
+        assert client.get("/edit-something").status_code == status, role
+    assert app.test_client().get("/edit-something").status_code == 302

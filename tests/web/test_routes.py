@@ -21,6 +21,7 @@ ACCESS: dict[str, str | frozenset[UserRole]] = {
     "auth.logout": "public",
     "health.healthz": "public",
     "home.index": EVERYONE_SIGNED_IN,
+    "account.account": EVERYONE_SIGNED_IN,
     "tracking.open_pixel": "public",
     "tracking.click": "public",
     "tracking.vote": "public",

@@ -261,6 +261,7 @@ _SUBJECT_FILTERS = frozenset({
     "escape", "string", "join", "first", "last", "length", "count",
 })  # fmt: skip
 MAX_SUBJECT_TEMPLATE = 1000  # characters of the template itself
+_SUBJECT_PARSER = SandboxedEnvironment()  # parses only; built once, not per edition
 
 
 def subject_shape_problem(subject: str) -> str | None:
@@ -268,7 +269,7 @@ def subject_shape_problem(subject: str) -> str | None:
     if len(subject) > MAX_SUBJECT_TEMPLATE:
         return f"longer than {MAX_SUBJECT_TEMPLATE} characters"
     try:
-        tree = SandboxedEnvironment().parse(subject)
+        tree = _SUBJECT_PARSER.parse(subject)
     except JinjaError as exc:
         return f"not a valid template: {exc}"
     for node in _walk(tree):

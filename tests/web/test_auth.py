@@ -193,3 +193,22 @@ def test_a_role_rule_is_enforced_on_the_server(runtime: Runtime) -> None:
         sign_in(client, add_user(runtime, role))
         assert client.get("/edit-something").status_code == status, role
     assert app.test_client().get("/edit-something").status_code == 302
+
+
+def test_sign_in_attempts_are_limited_per_address_across_accounts(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    statuses = [sign_in(client, f"guess{n}@vendor.example", "not the password!") for n in range(21)]
+    assert statuses[:20] == [200] * 20
+    assert statuses[20] == 429
+
+
+def test_staff_pages_show_who_is_signed_in_and_a_way_out(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    sign_in(client, add_user(runtime, UserRole.EDITOR))
+    for path in ("/", "/account"):
+        page = client.get(path).get_data(as_text=True)
+        assert "editor@vendor.example (editor)" in page
+        assert 'action="/logout"' in page
+        assert 'name="csrf_token"' in page

@@ -33,14 +33,16 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Spread over the machine's cores (pytest-xdist); each worker has its own databases.
 unit: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 test: lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/contacts_import.py
 	$(BIN)/python benchmarks/send.py
+	$(BIN)/python benchmarks/pages.py
 
 graph: install
 	$(BIN)/python -m tests.package_graph

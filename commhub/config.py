@@ -7,7 +7,7 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
 
@@ -84,6 +84,41 @@ class Settings:
     def secret_key(self) -> str:
         """The key that signs new tokens."""
         return self.secret_keys[0]
+
+
+@dataclass(frozen=True)
+class ShownSetting:
+    """One setting as an operator may see it: secrets masked, defaults marked."""
+
+    variable: str
+    value: str
+    is_default: bool
+    is_secret: bool
+
+
+# Settings whose value is a secret, or may carry one (a password in a URL).
+_SECRETS = {"secret_keys", "sendgrid_api_key", "smtp_url"}
+_URLS_WITH_PASSWORDS = {"database_url", "rate_limit_storage"}
+
+
+def shown_settings(settings: Settings) -> list[ShownSetting]:
+    """Every setting's effective value, with every secret masked; the database URL shows
+    all but its password."""
+    shown = []
+    for setting in fields(Settings):
+        value = getattr(settings, setting.name)
+        default = setting.default if setting.default is not MISSING else None
+        if setting.name in _SECRETS:
+            count = len(value) if isinstance(value, tuple) else 0
+            text = ("set" + (f" ({count} keys)" if count > 1 else "")) if value else "not set"
+        elif setting.name in _URLS_WITH_PASSWORDS:
+            text = make_url(value).render_as_string(hide_password=True)
+        else:
+            text = "not set" if value is None else str(value)
+        shown.append(
+            ShownSetting(setting.metadata["env"], text, value == default, setting.name in _SECRETS)
+        )
+    return shown
 
 
 def environment_variables() -> list[str]:

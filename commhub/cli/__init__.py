@@ -22,9 +22,10 @@ from commhub.cli import (
     system,
     users,
 )
-from commhub.cli.context import AppContext
+from commhub.cli.context import AppContext, os_user
 from commhub.cli.next_steps import with_next_steps
 from commhub.errors import CommhubError, SettingsError
+from commhub.store import acting_as
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -60,6 +61,8 @@ class CommhubGroup(click.Group):
 def cli(ctx: click.Context) -> None:
     """commhub: partner communications on fixed dates, tailored to each role."""
     ctx.obj = ctx.with_resource(AppContext())
+    # What a command changes is logged as done by the person at this terminal.
+    ctx.with_resource(acting_as(f"cli:{os_user()}"))
 
 
 for command in (

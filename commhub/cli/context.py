@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
@@ -15,6 +16,14 @@ from commhub.delivery import DeliveryBackend
 from commhub.render import Renderer
 from commhub.store import session_scope
 from commhub.wiring import Runtime, build_delivery_backend, build_renderer, build_runtime
+
+
+def os_user() -> str:
+    """Who runs this command, as the operating system knows them."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return "unknown"
 
 
 class AppContext(AbstractContextManager["AppContext"]):

@@ -6,24 +6,25 @@ import contextlib
 import csv
 import json
 import sys
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from commhub.cli.context import AppContext, pass_app
-from commhub.contacts import neutralise
 from commhub.reports import (
-    ItemReach,
-    KeyMessageReach,
+    EXPOSURE_COLUMNS,
+    ITEM_COLUMNS,
     Thresholds,
     complaint_report,
     event_rows,
+    exposure_rows,
     heat_map,
     heat_map_rows,
     item_report,
+    item_rows,
     reach_report,
+    write_csv,
 )
 from commhub.tracking import FORMATS, SEVEN, THREE
 
@@ -41,11 +42,11 @@ def exposures_command(app: AppContext, output: str) -> None:
     3+ formats, and the share at seven exposures across three formats."""
     with app.session() as session:
         reaches = reach_report(session)
-    rows = [reach.as_row() for reach in reaches]
+    rows = exposure_rows(reaches)
     if output == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     elif output == "csv":
-        _write_csv(rows, list(KeyMessageReach("", 0).as_row()))
+        write_csv(sys.stdout, rows, EXPOSURE_COLUMNS)
     elif not rows:
         click.echo("No key messages yet: give content items a `key_message:`.", err=True)
     else:
@@ -108,11 +109,11 @@ def items_command(app: AppContext, output: str) -> None:
     """Per item and audience: delivered, unique human opens, clicks, votes, and the
     relevance rate yes / (yes + no) with its count."""
     with app.session() as session:
-        rows = [reach.as_row() for reach in item_report(session)]
+        rows = item_rows(item_report(session))
     if output == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     elif output == "csv":
-        _write_csv(rows, list(ItemReach("", "", 0, 0, 0, 0, 0).as_row()))
+        write_csv(sys.stdout, rows, ITEM_COLUMNS)
     elif not rows:
         click.echo("No item has been delivered yet.", err=True)
     else:
@@ -126,14 +127,6 @@ def items_command(app: AppContext, output: str) -> None:
                 f"opened {row['unique_human_opens']!s:>6}  clicked {row['clicks']!s:>6}  "
                 f"relevant {rate}"
             )
-
-
-def _write_csv(rows: Sequence[Mapping[str, object]], fieldnames: list[str]) -> None:
-    """Rows as CSV on stdout, text cells neutralised against formula injection."""
-    writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
 
 
 @report.command("partners")
@@ -151,7 +144,7 @@ def partners_command(app: AppContext, output: str) -> None:
         click.echo(json.dumps({"cells": rows, "gaps": gaps}, indent=2, ensure_ascii=False))
         return
     if output == "csv":
-        _write_csv(rows, list(rows[0]) if rows else ["partner", "role", "contacts"])
+        write_csv(sys.stdout, rows, list(rows[0]) if rows else ["partner", "role", "contacts"])
         return
     if not grids:
         click.echo("No partners yet: `commhub contacts import FILE`.", err=True)

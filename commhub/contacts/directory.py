@@ -16,11 +16,13 @@ from commhub.contacts.erasure import suppressed_keys
 from commhub.errors import ContactImportError, Problem
 from commhub.library import audience_slugs
 from commhub.store import (
+    AuditAction,
     Contact,
     ContactStatus,
     Partner,
     contact_roles,
     name_key,
+    record_action,
 )
 
 BATCH_SIZE = 5000
@@ -313,4 +315,5 @@ def import_contacts_file(
     if read.problems and (not skip_invalid or read.rows_read == 0):
         raise ContactImportError(read.problems)
     report = import_contacts(session, read.rows, now, progress)
+    record_action(session, AuditAction.IMPORTED, "contacts", source, report.summary(), now)
     return ContactsFileImport(report, read.rows_read, read.problems)

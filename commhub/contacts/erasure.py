@@ -18,7 +18,16 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from commhub.store import Contact, Event, Message, Suppression, email_key, session_scope
+from commhub.store import (
+    AuditAction,
+    Contact,
+    Event,
+    Message,
+    Suppression,
+    email_key,
+    record_action,
+    session_scope,
+)
 
 ERASED = "erased on request"
 
@@ -56,6 +65,11 @@ def erase_contact(session: Session, address: str, now: datetime) -> Erasure:
     hashed = email_hash(address)
     if session.scalar(select(Suppression.id).where(Suppression.email_hash == hashed)) is None:
         session.add(Suppression(email_hash=hashed, reason=ERASED, created_at=now))
+    # The log keeps no address: the hash alone says an erasure happened, and which.
+    record_action(
+        session, AuditAction.ERASED, "person", hashed[:16],
+        f"erased at their request: {erasure.messages} messages, {erasure.events} events", now,
+    )  # fmt: skip
     session.flush()
     return erasure
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from commhub.errors import Conflict, InvalidInput, Problem
-from commhub.store import User, UserRole, email_key
+from commhub.store import AuditAction, User, UserRole, acting_as, email_key, record_action
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
@@ -33,6 +34,7 @@ def create_user(session: Session, email: str, role: UserRole, password: str) -> 
     user = User(email=normalized, role=role, password_hash=hash_password(password))
     session.add(user)
     session.flush()
+    _audit(session, user, f"created as {role.value}")
     return user
 
 
@@ -64,6 +66,47 @@ def set_password(user: User, password: str) -> None:
         raise InvalidInput(problems)
     user.password_hash = hash_password(password)
     user.session_generation += 1
+    _audit(object_session(user), user, "password changed")
+
+
+def set_role(user: User, role: UserRole) -> None:
+    """Give a user another role; their sessions end, so the new role holds from the next
+    request on, whatever page they had open."""
+    if user.role is role:
+        return
+    previous = user.role
+    user.role = role
+    user.session_generation += 1
+    _audit(object_session(user), user, f"role {previous.value} → {role.value}")
+
+
+def set_active(user: User, active: bool) -> None:
+    """Let a user sign in, or stop them (their sessions end at once); their past actions
+    stay in the audit log under their address."""
+    if user.is_active is active:
+        return
+    user.is_active = active
+    user.session_generation += 1
+    _audit(object_session(user), user, "enabled" if active else "disabled")
+
+
+def list_users(session: Session) -> list[User]:
+    """Every staff user, by address."""
+    return list(session.scalars(select(User).order_by(User.email_key)))
+
+
+def set_time_zone(user: User, zone: str | None) -> None:
+    """The zone the web UI shows this user's times in (None: the browser's, or UTC)."""
+    if zone is not None and zone not in available_timezones():
+        raise InvalidInput([Problem("account", f'"{zone}" is not a time zone', "time_zone")])
+    user.time_zone = zone
+
+
+def _audit(session: Session | None, user: User, what: str) -> None:
+    if session is not None:
+        record_action(
+            session, AuditAction.CHANGED_USER, "user", user.email, f"{user.email}: {what}"
+        )
 
 
 # Verified against when no user has the address, so that a wrong address takes as long to
@@ -80,6 +123,8 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
     if not verify_password(user, password):
         return None
     user.last_login_at = now
+    with acting_as(user.email):
+        record_action(session, AuditAction.SIGNED_IN, "user", user.email, "signed in", now)
     return user
 
 

@@ -7,6 +7,13 @@ Only the composition root (commhub.wiring) picks a concrete back end.
 from __future__ import annotations
 
 from commhub.delivery.backend import DeliveryBackend, Outcome
+from commhub.delivery.outbox_reader import (
+    count_outbox,
+    has_message,
+    outbox_editions,
+    outbox_page,
+    read_message,
+)
 from commhub.delivery.pacing import SendPolicy
 from commhub.delivery.sender import (
     EditionSender,
@@ -21,6 +28,11 @@ __all__ = [
     "Outcome",
     "SendPolicy",
     "SendReport",
+    "count_outbox",
+    "has_message",
     "installation_id",
+    "outbox_editions",
+    "outbox_page",
+    "read_message",
     "send_test",
 ]

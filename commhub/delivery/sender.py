@@ -76,6 +76,7 @@ from commhub.render import (
 from commhub.store import (
     DOUBT_ALERT,
     PAUSE_ALERT,
+    AuditAction,
     Channel,
     Edition,
     EditionRender,
@@ -83,7 +84,9 @@ from commhub.store import (
     MessageStatus,
     Series,
     raise_alert,
+    record_action,
     resolve_alerts,
+    rowcount,
     session_scope,
 )
 
@@ -527,12 +530,16 @@ def _pause(session: Session, edition_id: int, reason: str, now: datetime) -> Non
 
 
 def _finish(session: Session, edition_id: int, now: datetime) -> None:
-    session.execute(
+    finished = session.execute(
         update(Edition)
         .where(Edition.id == edition_id, Edition.state == EditionState.SENDING)
         .values(state=EditionState.SENT, finished_at=now, state_reason=None)
     )
     resolve_alerts(session, edition_id, now, (PAUSE_ALERT,))
+    if rowcount(finished):
+        record_action(
+            session, AuditAction.SENT, "edition", edition_id, f"edition {edition_id}: sent", now
+        )
 
 
 def send_test(

@@ -5,6 +5,12 @@ process at an edition, and previews.
 
 from __future__ import annotations
 
+from commhub.editions.history import (
+    count_started_editions,
+    edition_times,
+    engagement_of,
+    started_editions,
+)
 from commhub.editions.leases import (
     CLAIM_SECONDS,
     LEASE_SECONDS,
@@ -55,10 +61,13 @@ __all__ = [
     "approve_edition",
     "cancel_edition",
     "claim_peeked",
+    "count_started_editions",
     "describe_state",
     "earliest_retry",
     "edition_detail",
+    "edition_times",
     "editions_to_resume",
+    "engagement_of",
     "ensure_prepared",
     "get_edition",
     "holder_is_dead",
@@ -79,6 +88,7 @@ __all__ = [
     "release_lease",
     "renew_lease",
     "start_edition",
+    "started_editions",
     "status_counts",
     "under_way",
 ]

@@ -41,6 +41,7 @@ from commhub.store import (
     PREPARE_ALERT,
     Alert,
     AlertWithSteps,
+    AuditAction,
     Edition,
     EditionRender,
     EditionState,
@@ -49,6 +50,7 @@ from commhub.store import (
     SkipReason,
     User,
     next_steps_for,
+    record_action,
     resolve_alerts,
     rowcount,
 )
@@ -153,6 +155,7 @@ def cancel_edition(session: Session, edition_id: int, now: datetime) -> int:
     edition.finished_at = now
     skipped = skip_queued(session, edition_id, SkipReason.CANCELLED, now)
     resolve_alerts(session, edition_id, now, (APPROVAL_ALERT, PAUSE_ALERT))
+    _audit(session, AuditAction.CANCELLED, edition, now, f"{skipped} unsent messages skipped")
     return skipped
 
 
@@ -207,6 +210,7 @@ def approve_edition(
         edition.state_reason = None
         _take_lease(edition, owner, now)
     resolve_alerts(session, edition_id, now, (APPROVAL_ALERT,))
+    _audit(session, AuditAction.APPROVED, edition, now)
     return edition
 
 
@@ -218,6 +222,7 @@ def pause_edition(session: Session, edition_id: int, now: datetime) -> Edition:
         raise Conflict(f"edition {edition_id} is {edition.state.value}: it cannot be paused")
     edition.state = EditionState.PAUSED
     edition.state_reason = f"paused by a person at {now:%Y-%m-%d %H:%M} UTC"
+    _audit(session, AuditAction.PAUSED, edition, now)
     return edition
 
 
@@ -232,6 +237,7 @@ def release_edition(
         edition.state, edition.state_reason, edition.finished_at = EditionState.PLANNED, None, None
         edition.due_at = now
         resolve_alerts(session, edition_id, now, (MISSED_ALERT,))
+        _audit(session, AuditAction.RELEASED, edition, now, "missed: planned again, due now")
         return edition
     if edition.state is EditionState.HELD and edition.state_reason == AWAITING_APPROVAL:
         raise Conflict(f"edition {edition_id} needs approval first", next_steps(edition))
@@ -241,11 +247,22 @@ def release_edition(
     if edition.started_at is None:
         edition.state = EditionState.PLANNED
         edition.due_at = max(edition.due_at, now)
+        _audit(session, AuditAction.RELEASED, edition, now, "planned again")
         return edition
     edition.state = EditionState.SENDING
     _take_lease(edition, owner, now)
     resolve_alerts(session, edition_id, now, (PAUSE_ALERT, PREPARE_ALERT))
+    _audit(session, AuditAction.RELEASED, edition, now, "sending again")
     return edition
+
+
+def _audit(
+    session: Session, action: AuditAction, edition: Edition, now: datetime, detail: str = ""
+) -> None:
+    label = f"edition {edition.id} of {edition.series.slug}"
+    record_action(
+        session, action, "edition", edition.id, f"{label}: {detail}" if detail else label, now
+    )
 
 
 def _lease(owner: str | None, now: datetime) -> dict[str, Any]:
@@ -287,19 +304,22 @@ class EditionSummary:
     state_reason: str | None
     recipients: int
     counts: Counter[MessageStatus]
+    series_name: str = ""
+    started_at: datetime | None = None
 
 
-def list_editions(session: Session, limit: int = 50) -> list[EditionSummary]:
+def list_editions(session: Session, limit: int = 50, offset: int = 0) -> list[EditionSummary]:
     """The newest editions that have started, with their message counts (the planned ones
-    are the calendar's)."""
+    are the calendar's); a page of them from offset."""
     editions = session.execute(
-        select(Edition, Series.slug)
+        select(Edition, Series.slug, Series.name)
         .join(Series, Series.id == Edition.series_id)
         .where(Edition.state != EditionState.PLANNED)
         .order_by(Edition.planned_at.desc(), Edition.id.desc())
+        .offset(offset)
         .limit(limit)
     ).all()
-    counts = status_counts_of(session, [edition.id for edition, _slug in editions])
+    counts = status_counts_of(session, [edition.id for edition, _slug, _name in editions])
     return [
         EditionSummary(
             edition.id,
@@ -309,8 +329,10 @@ def list_editions(session: Session, limit: int = 50) -> list[EditionSummary]:
             edition.state_reason,
             edition.recipient_count,
             counts[edition.id],
+            name,
+            edition.started_at,
         )
-        for edition, slug in editions
+        for edition, slug, name in editions
     ]
 
 

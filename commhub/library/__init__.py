@@ -12,6 +12,16 @@ from commhub.library.audiences import (
     read_audience_list,
     sync_audiences,
 )
+from commhub.library.catalogue import (
+    ContentFilter,
+    content_choices,
+    content_item_detail,
+    count_content,
+    count_item_sendings,
+    demote_headings,
+    item_sendings,
+    search_content,
+)
 from commhub.library.changes import ChangeReport
 from commhub.library.library import count_content_files, import_library, list_content
 from commhub.library.overview import library_overview
@@ -25,12 +35,19 @@ from commhub.library.yaml_reader import (
 
 __all__ = [
     "ChangeReport",
+    "ContentFilter",
     "InputProblem",
     "YamlDocument",
     "audience_slugs",
+    "content_choices",
+    "content_item_detail",
+    "count_content",
     "count_content_files",
+    "count_item_sendings",
+    "demote_headings",
     "excerpt",
     "import_library",
+    "item_sendings",
     "library_overview",
     "list_audiences",
     "list_content",
@@ -38,5 +55,6 @@ __all__ = [
     "read_audience_list",
     "read_limited_text",
     "read_yaml",
+    "search_content",
     "sync_audiences",
 ]

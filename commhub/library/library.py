@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session, selectinload
 from commhub.errors import ContentError, Problem
 from commhub.library.changes import ChangeReport
 from commhub.library.content_files import ContentDraft, find_content_files, parse_library
-from commhub.store import Audience, ContentItem, ContentSource, KeyMessage
+from commhub.store import (
+    Audience,
+    AuditAction,
+    ContentItem,
+    ContentSource,
+    KeyMessage,
+    record_action,
+)
 
 
 def count_content_files(root: Path) -> int:
@@ -67,6 +74,8 @@ def import_library(
         else:
             report.updated.append(draft.slug)
         _apply(item, draft, digest, audiences, key_messages)
+    if report.created or report.updated:
+        record_action(session, AuditAction.IMPORTED, "content", root.name, report.summary())
     session.flush()
     return report
 

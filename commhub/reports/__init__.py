@@ -9,17 +9,45 @@ from commhub.reports.complaints import ComplaintReport, complaint_report
 from commhub.reports.event_export import event_rows
 from commhub.reports.exposures import KeyMessageReach, reach_report
 from commhub.reports.items import ItemReach, item_report
+from commhub.reports.partner_detail import (
+    format_names,
+    heat_rows,
+    partner_heat_map,
+)
 from commhub.reports.partners import Thresholds, heat_map, heat_map_rows
+from commhub.reports.tables import (
+    COMPLAINT_COLUMNS,
+    EXPOSURE_COLUMNS,
+    ITEM_COLUMNS,
+    complaint_rows,
+    edition_complaints,
+    exposure_rows,
+    item_rows,
+    worst_first,
+    write_csv,
+)
 
 __all__ = [
+    "COMPLAINT_COLUMNS",
+    "EXPOSURE_COLUMNS",
+    "ITEM_COLUMNS",
     "ComplaintReport",
     "ItemReach",
     "KeyMessageReach",
     "Thresholds",
     "complaint_report",
+    "complaint_rows",
+    "edition_complaints",
     "event_rows",
+    "exposure_rows",
+    "format_names",
     "heat_map",
     "heat_map_rows",
+    "heat_rows",
     "item_report",
+    "item_rows",
+    "partner_heat_map",
     "reach_report",
+    "worst_first",
+    "write_csv",
 ]

@@ -22,7 +22,6 @@ from commhub.store import (
     EventKind,
     Message,
     MessageStatus,
-    RoleSet,
     role_set_includes,
     variant_leaves_out,
 )
@@ -58,27 +57,28 @@ class ItemReach:
         }
 
 
-def item_report(session: Session) -> list[ItemReach]:
-    """Every (item, audience) an edition carried, with what came of it."""
-    in_role_set = role_set_includes(Audience.slug)
-    reached = (
+def item_report(session: Session, item_id: int | None = None) -> list[ItemReach]:
+    """Every (item, audience) an edition carried, with what came of it; only item_id's
+    audiences when given (an item's page). In SQL, whatever the number of events."""
+    reached_rows = (
         select(
             ContentItem.id.label("item_id"),
             ContentItem.slug.label("item"),
             Audience.slug.label("audience"),
             Message.id.label("message_id"),
-            Message.contact_id.label("contact_id"),
         )
         .join(EditionItem, EditionItem.content_item_id == ContentItem.id)
         .join(Audience, Audience.id == EditionItem.audience_id)
         .join(Message, Message.edition_id == EditionItem.edition_id)
         .where(
             Message.status == MessageStatus.SENT,
-            in_role_set,
+            role_set_includes(Audience.slug),
             or_(Message.variant == FULL, ~variant_leaves_out(ContentItem.id)),
         )
-        .subquery()
     )
+    if item_id is not None:
+        reached_rows = reached_rows.where(ContentItem.id == item_id)
+    reached = reached_rows.subquery()
     human_open = select(Event.id).where(
         Event.message_id == reached.c.message_id,
         Event.kind == EventKind.OPEN,
@@ -101,45 +101,60 @@ def item_report(session: Session) -> list[ItemReach]:
         .group_by(reached.c.item_id, reached.c.item, reached.c.audience)
         .order_by(reached.c.item, reached.c.audience)
     ).all()
-    votes = _last_votes(session)
-    audiences = _contact_audiences(session)
-    reports = []
-    for item_id, item, audience, delivered, opens, clicks in counts:
-        answers = [
-            answer
-            for contact_id, answer in votes.get(item_id, {}).items()
-            if audience in audiences.get(contact_id, set())
-        ]
-        yes, no = answers.count("yes"), answers.count("no")
-        reports.append(
-            ItemReach(item, audience, delivered, int(opens or 0), int(clicks or 0), yes, no)
+    votes = _last_votes(session, item_id) if counts else {}
+    return [
+        ItemReach(
+            item,
+            audience,
+            delivered,
+            int(opens or 0),
+            int(clicks or 0),
+            votes.get((found_id, audience, "yes"), 0),
+            votes.get((found_id, audience, "no"), 0),
         )
-    return reports
+        for found_id, item, audience, delivered, opens, clicks in counts
+    ]
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def _last_votes(session: Session) -> dict[int, dict[int, str]]:
-    """item id -> contact id -> their last answer."""
-    found: dict[int, dict[int, str]] = {}
-    for item_id, contact_id, data in session.execute(
-        select(Event.content_item_id, Event.contact_id, Event.data)
-        .where(Event.kind == EventKind.VOTE, Event.content_item_id.is_not(None))
-        .order_by(Event.occurred_at, Event.id)
-    ):
-        found.setdefault(item_id, {})[contact_id] = str(data.get("answer"))
-    return found
-
-
-def _contact_audiences(session: Session) -> dict[int, set[str]]:
-    """contact id -> the audiences of the messages they were sent (their role sets)."""
-    found: dict[int, set[str]] = {}
-    for contact_id, role_set in session.execute(
-        select(Message.contact_id, Message.role_set)
-        .where(Message.status == MessageStatus.SENT)
-        .distinct()
-    ):
-        found.setdefault(contact_id, set()).update(RoleSet.parse(role_set))
-    return found
+def _last_votes(session: Session, item_id: int | None) -> dict[tuple[int, str, str], int]:
+    """(item id, audience slug, answer) -> how many contacts' last vote on the item it is, a
+    contact counting for each audience of the messages they were sent (their role sets)."""
+    votes = select(
+        Event.content_item_id.label("item_id"),
+        Event.contact_id.label("contact_id"),
+        Event.data["answer"].as_string().label("answer"),
+        func.row_number()
+        .over(
+            partition_by=(Event.content_item_id, Event.contact_id),
+            order_by=(Event.occurred_at.desc(), Event.id.desc()),
+        )
+        .label("rank"),
+    ).where(
+        Event.kind == EventKind.VOTE,
+        Event.content_item_id.is_not(None),
+        Event.contact_id.is_not(None),
+    )
+    if item_id is not None:
+        votes = votes.where(Event.content_item_id == item_id)
+    ranked = votes.subquery()
+    in_audience = (
+        select(Message.id)
+        .where(
+            Message.contact_id == ranked.c.contact_id,
+            Message.status == MessageStatus.SENT,
+            role_set_includes(Audience.slug),
+        )
+        .exists()
+    )
+    rows = session.execute(
+        select(ranked.c.item_id, Audience.slug, ranked.c.answer, func.count())
+        .select_from(ranked)
+        .join(Audience, in_audience)
+        .where(ranked.c.rank == 1)
+        .group_by(ranked.c.item_id, Audience.slug, ranked.c.answer)
+    )
+    return {(found, audience, str(answer)): int(n) for found, audience, answer, n in rows}

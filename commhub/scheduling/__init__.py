@@ -6,6 +6,9 @@ agenda and its iCalendar feed.
 from __future__ import annotations
 
 from commhub.scheduling.agenda import CalendarEntry, calendar
+from commhub.scheduling.cadence_words import (
+    cadence_in_words,
+)
 from commhub.scheduling.dispatch import EditionRunner
 from commhub.scheduling.due import local_waves
 from commhub.scheduling.ical import (
@@ -15,6 +18,21 @@ from commhub.scheduling.ical import (
     list_feeds,
     live_feed,
     revoke_feed,
+)
+from commhub.scheduling.month import (
+    GRID_LIMIT,
+    by_day,
+    count_editions_between,
+    count_series,
+    editions_between,
+    month_weeks,
+    month_window,
+    next_dates,
+    parse_month,
+    recent_editions,
+    series_summaries,
+    shift_month,
+    weeks_window,
 )
 from commhub.scheduling.on_demand import release_now, start_now
 from commhub.scheduling.planning import plan_editions, series_ids_of
@@ -28,14 +46,20 @@ from commhub.scheduling.series import (
 )
 
 __all__ = [
+    "GRID_LIMIT",
     "SWEEP_SECONDS",
     "CalendarEntry",
     "EditionRunner",
     "Scheduler",
     "apply_series",
+    "by_day",
+    "cadence_in_words",
     "calendar",
     "calendar_ics",
+    "count_editions_between",
+    "count_series",
     "create_feed",
+    "editions_between",
     "feed_path",
     "get_series",
     "known_audiences",
@@ -43,10 +67,18 @@ __all__ = [
     "list_series",
     "live_feed",
     "local_waves",
+    "month_weeks",
+    "month_window",
+    "next_dates",
+    "parse_month",
     "plan_editions",
     "read_series_file",
+    "recent_editions",
     "release_now",
     "revoke_feed",
     "series_ids_of",
+    "series_summaries",
+    "shift_month",
     "start_now",
+    "weeks_window",
 ]

@@ -79,8 +79,8 @@ def calendar(
         )
         .order_by(Edition.planned_at, Edition.series_id)
     )  # fmt: skip
-    audiences = _series_audiences(session, set(series_by_id))
-    counter = _RecipientCounter(session, now)
+    audiences = series_audience_slugs(session, set(series_by_id))
+    counter = RecipientCounter(session, now)
     facts = {
         series.id: _SeriesFacts(series, audiences, counter) for series in series_by_id.values()
     }
@@ -105,7 +105,7 @@ class _SeriesFacts:
         self,
         series: Series,
         audiences: dict[int, dict[str, int]],
-        counter: _RecipientCounter,
+        counter: RecipientCounter,
     ) -> None:
         self.slug = series.slug
         self.name = series.name
@@ -117,7 +117,7 @@ class _SeriesFacts:
         self.expected = counter.count(tuple(chosen.values()), series)
 
 
-def _series_audiences(session: Session, series_ids: set[int]) -> dict[int, dict[str, int]]:
+def series_audience_slugs(session: Session, series_ids: set[int]) -> dict[int, dict[str, int]]:
     """Each series' named audiences, slug -> id, by slug."""
     found: dict[int, dict[str, int]] = {}
     for series_id, slug, audience_id in session.execute(
@@ -130,7 +130,7 @@ def _series_audiences(session: Session, series_ids: set[int]) -> dict[int, dict[
     return found
 
 
-class _RecipientCounter:
+class RecipientCounter:
     """How many contacts an audience selection would reach today, counted once each."""
 
     def __init__(self, session: Session, now: datetime) -> None:

@@ -25,7 +25,7 @@ from commhub.errors import Conflict
 from commhub.render import Renderer
 from commhub.scheduling.due import claim, local_waves
 from commhub.scheduling.series import get_series
-from commhub.store import Edition, EditionState
+from commhub.store import AuditAction, Edition, EditionState, record_action
 
 
 def start_now(
@@ -51,6 +51,10 @@ def start_now(
             [NextStep(Action.SEND_AGAIN, series=series_slug)],
         )
     edition = start_edition(session, series, now, owner)
+    record_action(
+        session, AuditAction.SENT, "edition", edition.id,
+        f"edition {edition.id} of {series_slug}: sent now by hand", now,
+    )  # fmt: skip
     return prepare_edition(session, edition, now, renderer, settings, local_waves)
 
 

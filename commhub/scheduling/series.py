@@ -54,7 +54,7 @@ from commhub.library import (
 )
 from commhub.render import subject_problem
 from commhub.scheduling.cadence import BusinessDays, CadenceError, parse_cadence
-from commhub.store import Audience, Channel, Series, Shift
+from commhub.store import Audience, AuditAction, Channel, Series, Shift, record_action
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 REQUIRED = ("slug", "name", "channel", "audiences", "cadence", "timezone", "subject", "from")
@@ -523,6 +523,10 @@ def apply_series(session: Session, definitions: list[SeriesDefinition]) -> Chang
             report.updated.append(definition.slug)
         else:
             report.unchanged.append(definition.slug)
+    for slug in report.created:
+        record_action(session, AuditAction.CREATED, "series", slug, f"series {slug} created")
+    for slug in report.updated:
+        record_action(session, AuditAction.EDITED, "series", slug, f"series {slug} changed")
     session.flush()
     return report
 

@@ -361,6 +361,8 @@ class User(Base):
     last_login_at: Mapped[datetime | None]
     # Bumped when the password or role changes: sessions signed in before are no longer valid.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # An IANA zone for the times the web UI shows this user; None: the browser's, or UTC.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     @validates("email")
     def _keep_email_key(self, _key: str, value: str) -> str:
@@ -395,6 +397,8 @@ class Edition(Base):
         ),
         # The scheduler's question: which planned editions are due?
         Index("ix_editions_state_due_at", "state", "due_at"),
+        # The calendar's and the editions page's question: what falls in this window?
+        Index("ix_editions_planned_at", "planned_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -463,7 +467,11 @@ class Event(Base):
     """Something that happened to a message, an item or a contact, as it was recorded."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_contact_occurred", "contact_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_events_contact_occurred", "contact_id", "occurred_at"),
+        # An item's page: its clicks and votes, without a scan of every event.
+        Index("ix_events_item_kind", "content_item_id", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)  # an EventKind
@@ -498,6 +506,22 @@ class Alert(Base):
     )
     raised_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class AuditEntry(Base):
+    """Who did what to which object, and when: written by the domain functions themselves."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # "user@example.com" (signed in on the web), "cli:<os user>", or "scheduler".
+    actor: Mapped[str] = mapped_column(String(320), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(320))
+    summary: Mapped[str] = mapped_column(Text, default="")
 
 
 class EditionItem(Base):

@@ -7,13 +7,23 @@ from flask import Flask
 from commhub.config import Settings, load_settings
 from commhub.web import (
     account,
+    admin,
+    analytics,
+    audit,
     auth,
     calendar_feed,
+    calendar_page,
+    content,
     converters,
+    directory,
+    editions_pages,
     errors,
     health,
     home,
+    outbox,
+    series_pages,
     subscription,
+    times,
     tracking,
     web_version,
     webhooks,
@@ -39,9 +49,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     converters.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    times.init_app(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(home.blueprint)
     app.register_blueprint(account.blueprint)
+    app.register_blueprint(audit.blueprint)
+    # The pages to read, a blueprint per area of the flow.
+    for pages in (
+        content, series_pages, calendar_page, editions_pages, outbox, directory, analytics, admin,
+    ):  # fmt: skip
+        app.register_blueprint(pages.blueprint)
     # Public, token-authorised endpoints behind the links in messages.
     app.register_blueprint(tracking.blueprint)
     app.register_blueprint(subscription.blueprint)

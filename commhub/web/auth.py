@@ -22,6 +22,7 @@ from flask import (
     Flask,
     Response,
     abort,
+    g,
     redirect,
     render_template,
     request,
@@ -38,7 +39,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from commhub.contacts import authenticate
-from commhub.store import User, UserRole, email_key
+from commhub.store import User, UserRole, acting_as, email_key
 from commhub.web.runtime import db_session, runtime
 
 blueprint = Blueprint("auth", __name__)
@@ -88,9 +89,24 @@ def init_app(app: Flask) -> None:
     settings = app.extensions["commhub"].settings
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.rate_limit_storage)
     app.register_blueprint(blueprint)
+    app.before_request(_act_as_signed_in_user)
+    app.teardown_request(_stop_acting)
     # A limiter per app (its counts are this app's), wrapped round the registered view.
     limited = limiter.limit(PER_ACCOUNT, key_func=_account, methods=["POST"])(login)
     app.view_functions["auth.login"] = limiter.limit(PER_ADDRESS, methods=["POST"])(limited)
+
+
+def _act_as_signed_in_user() -> None:
+    """What this request changes is logged as done by the signed-in user (if any)."""
+    user = signed_in_user()
+    g.acting = acting_as(user.email if user else "anonymous")
+    g.acting.__enter__()
+
+
+def _stop_acting(_exc: BaseException | None) -> None:
+    acting = g.pop("acting", None)
+    if acting is not None:
+        acting.__exit__(None, None, None)
 
 
 def load_user(user_id: str) -> StaffUser | None:

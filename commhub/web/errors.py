@@ -7,7 +7,7 @@ never a 500 with a stack trace in the log.
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import Conflict as HttpConflict
 from werkzeug.exceptions import HTTPException
@@ -15,6 +15,7 @@ from werkzeug.exceptions import NotFound as HttpNotFound
 from werkzeug.exceptions import UnprocessableEntity as HttpUnprocessable
 
 from commhub.errors import CommhubError, Conflict, InvalidInput, NotFound
+from commhub.web.auth import StaffUser
 
 JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz")
 # The domain's errors a request can cause, and the HTTP errors they are answered as.
@@ -48,4 +49,7 @@ def _render_http_error(error: HTTPException) -> ResponseReturnValue:
         if error.description:
             problem["detail"] = error.description
         return problem, status, {"Content-Type": "application/problem+json"}
-    return render_template("error.html", error=error, status=status), status
+    # The staff bar only for a user this request has already loaded: an error page never
+    # asks the database again (it may be why the request failed).
+    staff = isinstance(g.get("_login_user"), StaffUser)
+    return render_template("error.html", error=error, status=status, staff=staff), status

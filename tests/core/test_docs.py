@@ -64,7 +64,8 @@ def layout_map() -> set[str]:
 
 def modules_on_disk() -> set[str]:
     package = Path(__file__).parents[2] / "commhub"
-    found = {"commhub/store/migrations"}  # named as a folder: its files are Alembic's
+    # Named as folders: their files are Alembic's, or the web app's pages and assets.
+    found = {"commhub/store/migrations", "commhub/web/templates", "commhub/web/static"}
     for path in package.rglob("*.py"):
         relative = path.relative_to(package.parent)
         if "migrations" in relative.parts:

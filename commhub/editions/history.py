@@ -1,0 +1,146 @@
+"""What went out and how it did: the started editions a page at a time, and per edition what
+came back (unique human opens, clicks, relevance votes), each counted in one query for a
+whole page of editions.
+
+Counted as the item report counts them (reports.items): an open once per message and only a
+person's (not one flagged as a machine's), a click once per message, and of a contact's votes
+on an item in a message only the last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from commhub.editions.lifecycle import EditionSummary, get_edition, list_editions
+from commhub.store import Edition, EditionState, Event, EventKind, Message
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """What came back from an edition's messages."""
+
+    opens: int = 0  # messages opened by a person (machine opens left out)
+    clicks: int = 0  # messages with at least one click
+    yes: int = 0  # last votes "yes", one per message and item
+    no: int = 0
+
+    @property
+    def relevance(self) -> float | None:
+        """yes / (yes + no), or None with no votes."""
+        votes = self.yes + self.no
+        return self.yes / votes if votes else None
+
+
+@dataclass(frozen=True)
+class EditionRow:
+    """One started edition as the editions page lists it."""
+
+    summary: EditionSummary
+    series_name: str
+    engagement: Engagement = field(default_factory=Engagement)
+
+
+@dataclass(frozen=True)
+class EditionTimes:
+    """When an edition was planned, started and finished, and its series' own zone."""
+
+    id: int
+    series_slug: str
+    series_name: str
+    timezone: str
+    planned_at: datetime
+    started_at: datetime | None
+    prepared_at: datetime | None
+    finished_at: datetime | None
+
+
+def count_started_editions(session: Session) -> int:
+    """How many editions have started (the planned ones are the calendar's)."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(Edition).where(Edition.state != EditionState.PLANNED)
+        )
+        or 0
+    )
+
+
+def started_editions(session: Session, offset: int = 0, limit: int = 50) -> list[EditionRow]:
+    """One page of the started editions, newest first (as list_editions orders them), with
+    their message counts and engagement: three queries whatever the page's size."""
+    summaries = list_editions(session, limit, offset)
+    engagement = engagement_of(session, [summary.id for summary in summaries])
+    return [
+        EditionRow(summary, summary.series_name, engagement.get(summary.id, Engagement()))
+        for summary in summaries
+    ]
+
+
+def engagement_of(session: Session, edition_ids: Sequence[int]) -> dict[int, Engagement]:
+    """Unique human opens, clicks and last votes of each edition's messages, in two queries
+    (through the events' message index; editions without any event are left out)."""
+    ids = list(edition_ids)
+    if not ids:
+        return {}
+    human_open = and_(Event.kind == EventKind.OPEN, Event.data["machine"].as_boolean().is_not(True))
+    signals = session.execute(
+        select(
+            Message.edition_id,
+            func.count(func.distinct(case((human_open, Event.message_id)))),
+            func.count(func.distinct(case((Event.kind == EventKind.CLICK, Event.message_id)))),
+        )
+        .join(Event, Event.message_id == Message.id)
+        .where(Message.edition_id.in_(ids), Event.kind.in_([EventKind.OPEN, EventKind.CLICK]))
+        .group_by(Message.edition_id)
+    ).all()
+    # The last vote per message and item: the one with no later vote beside it.
+    ranked = (
+        select(
+            Message.edition_id.label("edition_id"),
+            Event.data["answer"].as_string().label("answer"),
+            func.row_number()
+            .over(
+                partition_by=(Event.message_id, Event.content_item_id),
+                order_by=(Event.occurred_at.desc(), Event.id.desc()),
+            )
+            .label("rank"),
+        )
+        .join(Event, Event.message_id == Message.id)
+        .where(Message.edition_id.in_(ids), Event.kind == EventKind.VOTE)
+        .subquery()
+    )
+    votes = session.execute(
+        select(
+            ranked.c.edition_id,
+            func.sum(case((ranked.c.answer == "yes", 1), else_=0)),
+            func.sum(case((ranked.c.answer == "no", 1), else_=0)),
+        )
+        .where(ranked.c.rank == 1)
+        .group_by(ranked.c.edition_id)
+    ).all()
+    found: dict[int, dict[str, int]] = {}
+    for edition_id, opens, clicks in signals:
+        found.setdefault(edition_id, {}).update(opens=int(opens or 0), clicks=int(clicks or 0))
+    for edition_id, yes, no in votes:
+        found.setdefault(edition_id, {}).update(yes=int(yes or 0), no=int(no or 0))
+    return {edition_id: Engagement(**values) for edition_id, values in found.items()}
+
+
+def edition_times(session: Session, edition_id: int) -> EditionTimes:
+    """An edition's times and its series' zone (NotFound for an unknown id)."""
+    edition = get_edition(session, edition_id)
+    series = edition.series
+    return EditionTimes(
+        edition.id,
+        series.slug,
+        series.name,
+        series.timezone,
+        edition.planned_at,
+        edition.started_at,
+        edition.prepared_at,
+        edition.finished_at,
+    )

@@ -1,0 +1,48 @@
+"""The staff pages the browser tests visit, and which roles may see them: the one list.
+
+A path may name {content_slug}, {series_slug}, {edition_id}, {message_id} or {partner_id}:
+real ones, looked up in the seeded database (conftest.Site.ids) when the test runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+ROLES: Final = ("admin", "editor", "viewer")
+EVERYONE: Final = frozenset(ROLES)
+ADMINS: Final = frozenset({"admin"})
+
+
+@dataclass(frozen=True)
+class StaffPage:
+    name: str  # the test id and the screenshot's file name
+    path: str
+    roles: frozenset[str] = EVERYONE  # who may see it; the others get 403
+
+    def url_path(self, ids: Mapping[str, str]) -> str:
+        return self.path.format_map(ids)
+
+
+STAFF_PAGES: Final = (
+    StaffPage("home", "/"),
+    StaffPage("content", "/content"),
+    StaffPage("content-item", "/content/{content_slug}"),
+    StaffPage("series", "/series"),
+    StaffPage("series-detail", "/series/{series_slug}"),
+    StaffPage("calendar", "/calendar"),
+    StaffPage("calendar-list", "/calendar?view=list"),
+    StaffPage("editions", "/editions"),
+    StaffPage("edition", "/editions/{edition_id}"),
+    StaffPage("outbox", "/outbox"),
+    StaffPage("outbox-message", "/outbox/{edition_id}/{message_id}"),
+    StaffPage("contacts", "/contacts"),
+    StaffPage("partners", "/partners"),
+    StaffPage("partner", "/partners/{partner_id}"),
+    StaffPage("analytics", "/analytics"),
+    StaffPage("account", "/account"),
+    StaffPage("users", "/users", ADMINS),
+    StaffPage("settings", "/settings", ADMINS),
+    StaffPage("audit", "/audit", ADMINS),
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, union
+from sqlalchemy import case, func, literal, select, union
 from sqlalchemy.orm import Session
 
 from commhub.store import (
@@ -60,15 +60,27 @@ def reach_report(session: Session) -> list[KeyMessageReach]:
         key_id: KeyMessageReach(text, targeted.get(key_id, 0))
         for key_id, text in session.execute(select(KeyMessage.id, KeyMessage.text))
     }
-    for tally in session.scalars(select(ExposureTally)):
-        report = reports[tally.key_message_id]
-        counts = [getattr(tally, fmt) for fmt in FORMATS]
-        total, formats = sum(counts), sum(1 for n in counts if n)
-        if total:
-            report.by_exposures[min(total, SEVEN)] += 1
-            report.by_formats[min(formats, THREE)] += 1
-        if total >= SEVEN and formats >= THREE:
-            report.seven_across_three += 1
+    # The tallies counted in SQL, by (key message, exposures, formats): a few rows per key
+    # message, however many contacts have tallies.
+    columns = [getattr(ExposureTally, fmt) for fmt in FORMATS]
+    total = sum(columns, start=literal(0))
+    formats = sum((case((column > 0, 1), else_=0) for column in columns), start=literal(0))
+    per_contact = select(
+        ExposureTally.key_message_id, total.label("total"), formats.label("formats")
+    )
+    tallies = per_contact.where(total > 0).subquery()
+    capped_total = case((tallies.c.total >= SEVEN, SEVEN), else_=tallies.c.total)
+    capped_formats = case((tallies.c.formats >= THREE, THREE), else_=tallies.c.formats)
+    for key_id, exposures, in_formats, contacts in session.execute(
+        select(tallies.c.key_message_id, capped_total, capped_formats, func.count()).group_by(
+            tallies.c.key_message_id, capped_total, capped_formats
+        )
+    ):
+        report = reports[key_id]
+        report.by_exposures[int(exposures)] += contacts
+        report.by_formats[int(in_formats)] += contacts
+        if exposures >= SEVEN and in_formats >= THREE:
+            report.seven_across_three += contacts
     return sorted(reports.values(), key=lambda r: r.key_message)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -38,6 +39,7 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@cache  # the migrations on disk are this code's: they do not change while it runs
 def head_revision() -> str:
     """The newest revision this code knows."""
     head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()

@@ -15,6 +15,8 @@ class Action(enum.StrEnum):
     SHOW_EDITION = "show_edition"
     PREVIEW = "preview"
     APPROVE = "approve"
+    PAUSE = "pause"
+    CANCEL = "cancel"
     RELEASE = "release"
     RESUME = "resume"
     RESEND_UNKNOWN = "resend_unknown"
@@ -30,6 +32,8 @@ LABELS = {
     Action.SHOW_EDITION: "see the edition",
     Action.PREVIEW: "preview it",
     Action.APPROVE: "approve it",
+    Action.PAUSE: "pause it",
+    Action.CANCEL: "cancel it",
     Action.RELEASE: "go on (release it)",
     Action.RESUME: "finish sending it",
     Action.RESEND_UNKNOWN: "resend the messages in doubt, once you know they did not arrive",

@@ -12,6 +12,8 @@ _COMMANDS = {
     Action.SHOW_EDITION: ("commhub editions show {edition_id}", "see it with `{command}`"),
     Action.PREVIEW: ("commhub editions preview {series}", "preview it with `{command}`"),
     Action.APPROVE: ("commhub editions approve {edition_id}", "approve it with `{command}`"),
+    Action.PAUSE: ("commhub editions pause {edition_id}", "pause it with `{command}`"),
+    Action.CANCEL: ("commhub editions cancel {edition_id}", "cancel it with `{command}`"),
     Action.RELEASE: ("commhub editions release {edition_id}", "go on with `{command}`"),
     Action.RESUME: ("commhub editions resume {edition_id}", "finish it with `{command}`"),
     Action.RESEND_UNKNOWN: (

@@ -21,6 +21,7 @@ from commhub.editions.leases import (
     renew_lease,
 )
 from commhub.editions.lifecycle import (
+    actions_for,
     approve_edition,
     cancel_edition,
     describe_state,
@@ -58,6 +59,7 @@ __all__ = [
     "Preview",
     "StatusUpdate",
     "acquire_lease",
+    "actions_for",
     "approve_edition",
     "cancel_edition",
     "claim_peeked",

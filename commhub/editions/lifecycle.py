@@ -180,6 +180,18 @@ def next_steps(edition: Edition) -> tuple[NextStep, ...]:
     return tuple(NextStep(action, edition.id, edition.series.slug) for action in actions)
 
 
+def actions_for(edition: Edition) -> tuple[NextStep, ...]:
+    """Everything a person can do with an edition now: its next steps, then pausing and
+    cancelling where its state allows them."""
+    extra = []
+    if edition.state in (EditionState.PLANNED, EditionState.SENDING):
+        extra.append(Action.PAUSE)
+    if edition.state in (*ACTIVE_STATES, EditionState.PLANNED):
+        extra.append(Action.CANCEL)
+    series = edition.series.slug
+    return next_steps(edition) + tuple(NextStep(a, edition.id, series) for a in extra)
+
+
 def describe_state(edition: Edition) -> str:
     """An edition's state, with its reason when it has one: "held (awaiting approval)"."""
     reason = f" ({edition.state_reason})" if edition.state_reason else ""

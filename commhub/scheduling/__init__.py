@@ -34,7 +34,7 @@ from commhub.scheduling.month import (
     shift_month,
     weeks_window,
 )
-from commhub.scheduling.on_demand import release_now, start_now
+from commhub.scheduling.on_demand import release_now, send_next_soon, start_now
 from commhub.scheduling.planning import plan_editions, series_ids_of
 from commhub.scheduling.scheduler import SWEEP_SECONDS, Scheduler
 from commhub.scheduling.series import (
@@ -76,6 +76,7 @@ __all__ = [
     "recent_editions",
     "release_now",
     "revoke_feed",
+    "send_next_soon",
     "series_ids_of",
     "series_summaries",
     "shift_month",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commhub.actions import Action, NextStep
@@ -25,7 +26,7 @@ from commhub.errors import Conflict
 from commhub.render import Renderer
 from commhub.scheduling.due import claim, local_waves
 from commhub.scheduling.series import get_series
-from commhub.store import AuditAction, Edition, EditionState, record_action
+from commhub.store import AuditAction, Edition, EditionState, Series, record_action
 
 
 def start_now(
@@ -42,20 +43,54 @@ def start_now(
     Refused within 12 hours of the series' last edition unless again.
     """
     series = get_series(session, series_slug)
-    recent = None if again else recent_edition(session, series, now)
-    if recent is not None:
-        minutes = int((now - (recent.finished_at or now)).total_seconds() // 60)
-        raise Conflict(
-            f"edition {recent.id} of {series_slug} went out {minutes} minutes ago; "
-            "another now would mail everyone again",
-            [NextStep(Action.SEND_AGAIN, series=series_slug)],
-        )
+    _refuse_a_repeat(session, series, now, again)
     edition = start_edition(session, series, now, owner)
     record_action(
         session, AuditAction.SENT, "edition", edition.id,
         f"edition {edition.id} of {series_slug}: sent now by hand", now,
     )  # fmt: skip
     return prepare_edition(session, edition, now, renderer, settings, local_waves)
+
+
+def send_next_soon(
+    session: Session, series_slug: str, now: datetime, again: bool = False
+) -> Edition:
+    """Hand the series' next planned edition to the scheduler, due now: its next sweep starts
+    it (the web UI's "send now": a web request prepares and sends nothing itself). With no
+    planned edition, one is planned for now.
+
+    Refused within 12 hours of the series' last edition unless again.
+    """
+    series = get_series(session, series_slug)
+    _refuse_a_repeat(session, series, now, again)
+    edition = session.scalar(
+        select(Edition)
+        .where(Edition.series_id == series.id, Edition.state == EditionState.PLANNED)
+        .order_by(Edition.planned_at)
+        .limit(1)
+    )
+    if edition is None:
+        edition = Edition(series=series, planned_at=now, state=EditionState.PLANNED)
+        session.add(edition)
+    edition.due_at = now
+    session.flush()
+    record_action(
+        session, AuditAction.SENT, "edition", edition.id,
+        f"edition {edition.id} of {series_slug}: send now, handed to the scheduler", now,
+    )  # fmt: skip
+    return edition
+
+
+def _refuse_a_repeat(session: Session, series: Series, now: datetime, again: bool) -> None:
+    """An edition by hand within 12 hours of the last one would mail everyone again."""
+    recent = None if again else recent_edition(session, series, now)
+    if recent is not None:
+        minutes = int((now - (recent.finished_at or now)).total_seconds() // 60)
+        raise Conflict(
+            f"edition {recent.id} of {series.slug} went out {minutes} minutes ago; "
+            "another now would mail everyone again",
+            [NextStep(Action.SEND_AGAIN, series=series.slug)],
+        )
 
 
 def release_now(session: Session, edition_id: int, now: datetime, owner: str) -> Edition:

@@ -16,6 +16,7 @@ from commhub.web import (
     content,
     converters,
     directory,
+    edition_actions,
     editions_pages,
     errors,
     health,
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         content, series_pages, calendar_page, editions_pages, outbox, directory, analytics, admin,
     ):  # fmt: skip
         app.register_blueprint(pages.blueprint)
+    # What editors do: each a POST from a button.
+    app.register_blueprint(edition_actions.blueprint)
     # Public, token-authorised endpoints behind the links in messages.
     app.register_blueprint(tracking.blueprint)
     app.register_blueprint(subscription.blueprint)

@@ -85,6 +85,8 @@ def init_app(app: Flask) -> None:
     manager.login_message = "Sign in to see that page."
     manager.session_protection = "strong"
     manager.user_loader(load_user)
+    # Also for the shared macros, which are imported without the page's context.
+    app.jinja_env.globals["current_user"] = current_user
     csrf.init_app(app)
     settings = app.extensions["commhub"].settings
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.rate_limit_storage)

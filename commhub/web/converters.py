@@ -1,7 +1,7 @@
-"""URL parts the public endpoints accept, no more: a link id is ASCII digits, small.
+"""URL parts the app accepts, no more: ids are ASCII digits, within their column's range.
 
-werkzeug's `int` converter matches any Unicode digit ("١" is 1) and any size; a link id
-from a message is neither, so anything else is simply no route (a 404).
+werkzeug's `int` converter matches any Unicode digit ("١" is 1) and any size; an id in a
+link is neither, so anything else is simply no route (a 404), never a database error.
 """
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
+from commhub.store import MAX_ID
+
 LINK_ID_MAX = 2**31 - 1  # an edition's links are numbered from 1
+ROW_ID_MAX = 2**31 - 1  # an INTEGER primary key (editions, partners)
 
 
 class LinkIdConverter(IntegerConverter):
@@ -19,5 +22,25 @@ class LinkIdConverter(IntegerConverter):
         super().__init__(map, min=1, max=LINK_ID_MAX)  # type: ignore[arg-type]
 
 
+class RowIdConverter(IntegerConverter):
+    """The id of a row with an INTEGER key."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map: object) -> None:
+        super().__init__(map, min=1, max=ROW_ID_MAX)  # type: ignore[arg-type]
+
+
+class BigIdConverter(IntegerConverter):
+    """The id of a row with a BIGINT key (messages, contacts)."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map: object) -> None:
+        super().__init__(map, min=1, max=MAX_ID)  # type: ignore[arg-type]
+
+
 def init_app(app: Flask) -> None:
     app.url_map.converters["link_id"] = LinkIdConverter
+    app.url_map.converters["row_id"] = RowIdConverter
+    app.url_map.converters["big_id"] = BigIdConverter

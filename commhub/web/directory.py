@@ -79,7 +79,7 @@ def partners() -> ResponseReturnValue:
     )
 
 
-@blueprint.get("/partners/<int:partner_id>")
+@blueprint.get("/partners/<row_id:partner_id>")
 def partner(partner_id: int) -> ResponseReturnValue:
     session = db_session()
     detail = partner_detail(session, partner_id)  # NotFound: a 404

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
 from commhub.delivery import count_outbox, has_message
 from commhub.editions import (
+    actions_for,
     count_started_editions,
     edition_detail,
     edition_times,
     engagement_of,
+    get_edition,
     started_editions,
 )
-from commhub.store import MessageStatus, UserRole
-from commhub.web.auth import roles_required, staff_only
+from commhub.store import MessageStatus
+from commhub.web.auth import staff_only
 from commhub.web.outbox import outbox_dir
 from commhub.web.paging import Pager
 from commhub.web.runtime import db_session
@@ -22,12 +24,10 @@ from commhub.web.runtime import db_session
 blueprint = Blueprint("editions_pages", __name__)
 staff_only(blueprint)
 
-ID_MAX = 2**31 - 1  # an edition id is an INTEGER column
 LISTED = 50  # failed and in-doubt messages shown on an edition's page
 
 
 @blueprint.get("/editions")
-@roles_required(*UserRole)
 def index() -> ResponseReturnValue:
     session = db_session()
     pager = Pager.from_request(count_started_editions(session))
@@ -38,11 +38,8 @@ def index() -> ResponseReturnValue:
     )
 
 
-@blueprint.get("/editions/<int:edition_id>")
-@roles_required(*UserRole)
+@blueprint.get("/editions/<row_id:edition_id>")
 def detail(edition_id: int) -> ResponseReturnValue:
-    if not 0 < edition_id <= ID_MAX:
-        abort(404)
     session = db_session()
     times = edition_times(session, edition_id)
     found = edition_detail(session, edition_id)
@@ -55,6 +52,7 @@ def detail(edition_id: int) -> ResponseReturnValue:
         s=found.summary,
         times=times,
         engagement=engagement_of(session, [edition_id]).get(edition_id),
+        actions=actions_for(get_edition(session, edition_id)),
         statuses=list(MessageStatus),
         in_outbox=in_outbox,
         outbox_count=count_outbox(outbox, edition_id),

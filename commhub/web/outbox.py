@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 
 from commhub.delivery import count_outbox, outbox_editions, outbox_page, read_message
-from commhub.store import MAX_ID, UserRole
-from commhub.web.auth import roles_required, staff_only
+from commhub.web.auth import staff_only
 from commhub.web.paging import Pager
 from commhub.web.runtime import runtime
 from commhub.wiring import OUTBOX_DIR
@@ -34,7 +33,6 @@ def outbox_dir() -> Path:
 
 
 @blueprint.get("/outbox")
-@roles_required(*UserRole)
 def index() -> ResponseReturnValue:
     directory = outbox_dir()
     edition = _edition(request.args.get("edition"))
@@ -49,11 +47,8 @@ def index() -> ResponseReturnValue:
     )
 
 
-@blueprint.get("/outbox/<int:edition_id>/<int:message_id>")
-@roles_required(*UserRole)
+@blueprint.get("/outbox/<row_id:edition_id>/<big_id:message_id>")
 def message(edition_id: int, message_id: int) -> ResponseReturnValue:
-    if not (0 < edition_id <= MAX_ID and 0 < message_id <= MAX_ID):
-        abort(404)
     found = read_message(outbox_dir(), edition_id, message_id)
     return render_template(
         "outbox/message.html",

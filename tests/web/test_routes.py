@@ -6,19 +6,21 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from commhub.delivery.outbox import OutboxBackend
-from commhub.store.models import Message, Partner, UserRole
+from commhub.store.db import session_scope
+from commhub.store.models import AuditEntry, Message, Partner, UserRole
 from commhub.web import create_app
 from commhub.wiring import Runtime
 from tests.builders import World
-from tests.web.staff import add_user, sign_in
+from tests.web.staff import add_user, csrf_token, sign_in
 
 # Who may use each endpoint: "public" (authorised by a signed token, a signature, or nothing:
 # sign-in itself, the health check), or the roles that may (staff pages need sign-in).
 EVERYONE_SIGNED_IN = frozenset(UserRole)
 ADMINS = frozenset({UserRole.ADMIN})
+EDITORS = frozenset({UserRole.ADMIN, UserRole.EDITOR})
 ACCESS: dict[str, str | frozenset[UserRole]] = {
     "static": "public",
     "auth.login": "public",
@@ -44,6 +46,12 @@ ACCESS: dict[str, str | frozenset[UserRole]] = {
     "directory.partner": EVERYONE_SIGNED_IN,
     "analytics.index": EVERYONE_SIGNED_IN,
     "analytics.csv": EVERYONE_SIGNED_IN,
+    "edition_actions.approve": EDITORS,
+    "edition_actions.pause": EDITORS,
+    "edition_actions.release": EDITORS,
+    "edition_actions.cancel": EDITORS,
+    "edition_actions.resend_unknown": EDITORS,
+    "edition_actions.send_now": EDITORS,
     "tracking.open_pixel": "public",
     "tracking.click": "public",
     "tracking.vote": "public",
@@ -66,6 +74,12 @@ SAMPLE_PATHS: dict[str, str] = {
     "outbox.message": "/outbox/{edition}/{message}",
     "directory.partner": "/partners/{partner}",
     "analytics.csv": "/analytics/items.csv",
+    "edition_actions.approve": "/editions/{edition}/approve",
+    "edition_actions.pause": "/editions/{edition}/pause",
+    "edition_actions.release": "/editions/{edition}/release",
+    "edition_actions.cancel": "/editions/{edition}/cancel",
+    "edition_actions.resend_unknown": "/editions/{edition}/resend-unknown",
+    "edition_actions.send_now": "/series/news/send-now",
     "tracking.open_pixel": "/t/o/not-a-token.gif",
     "tracking.click": "/t/c/not-a-token/1",
     "tracking.vote": "/t/v/not-a-token/1/yes",
@@ -164,3 +178,44 @@ def test_every_staff_post_without_its_csrf_token_is_refused(
     for path in staff_posts:
         assert client.post(path, data={}).status_code == 400, path
     assert client.get("/").status_code == 200  # still signed in: nothing changed
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/editions/2147483648",  # past an INTEGER key
+        "/editions/١",  # an Arabic-Indic digit one
+        "/partners/99999999999",
+        "/outbox/1/9223372036854775808",  # past a BIGINT key
+        "/editions/0",
+    ],
+)
+def test_an_id_no_row_can_have_is_no_route(app: Flask, runtime: Runtime, path: str) -> None:
+    client = app.test_client()
+    sign_in(client, add_user(runtime, UserRole.ADMIN))
+    assert client.get(path).status_code == 404
+
+
+def test_a_viewer_posting_an_action_with_its_token_gets_403_and_nothing_changes(
+    app: Flask, runtime: Runtime, world_sent: dict[str, int]
+) -> None:
+    client = app.test_client()
+    sign_in(client, add_user(runtime, UserRole.VIEWER))
+    token = csrf_token(client, "/account")
+    posts = [
+        (endpoint, path)
+        for endpoint, path, methods in every_route(app, world_sent)
+        if "POST" in methods and ACCESS[endpoint] == EDITORS
+    ]
+    assert len(posts) == 6
+    for _endpoint, path in posts:
+        assert client.post(path, data={"csrf_token": token}).status_code == 403, path
+    with session_scope(runtime.sessions) as session:
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action.not_in(["signed in", "changed a user", "sent"]))
+            )
+            == 0
+        )

@@ -36,6 +36,7 @@ from commhub.editions import (
     pause_edition,
     prepare_resend_unknown,
     preview_edition,
+    reject_edition,
     status_counts,
 )
 from commhub.errors import EditionUnderWay
@@ -323,6 +324,18 @@ def approve_command(app: AppContext, edition_id: int, approver: str | None, no_s
         )
     elif state is EditionState.SENDING:
         _send(app, edition_id, owner)
+
+
+@editions.command("reject")
+@click.argument("edition_id", type=int, metavar="ID")
+@click.option("--comment", required=True, help="What needs to change (kept with the edition).")
+@pass_app
+def reject_command(app: AppContext, edition_id: int, comment: str) -> None:
+    """Send an edition awaiting approval back: it stays held, and nothing goes out, until
+    it is approved after all or cancelled."""
+    with app.session() as session:
+        reject_edition(session, edition_id, app.runtime.clock.now(), comment)
+    click.echo(f"edition {edition_id} sent back; it stays held: approve or cancel it")
 
 
 @editions.command("cancel")

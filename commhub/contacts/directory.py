@@ -11,7 +11,7 @@ from typing import Any, TextIO, cast
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from commhub.contacts.csv_format import ContactRow, PartnerFields, read_contacts_csv
+from commhub.contacts.csv_format import ContactRow, ContactsFile, PartnerFields, read_contacts_csv
 from commhub.contacts.erasure import suppressed_keys
 from commhub.errors import ContactImportError, Problem
 from commhub.library import audience_slugs
@@ -291,6 +291,17 @@ class ContactsFileImport:
     skipped: list[Problem]
 
 
+def read_contacts_text(session: Session, stream: TextIO, source: str) -> ContactsFile:
+    """The rows and problems of a contacts CSV, checked against the audiences on file; a
+    file that is not UTF-8 is one problem, named so that a spreadsheet user can fix it."""
+    try:
+        return read_contacts_csv(stream, source, audience_slugs(session))
+    except UnicodeDecodeError as exc:
+        raise ContactImportError(
+            [Problem(source, f"not UTF-8 text (byte {exc.start}): save the file as CSV UTF-8")]
+        ) from None
+
+
 def import_contacts_file(
     session: Session,
     stream: TextIO,
@@ -306,12 +317,7 @@ def import_contacts_file(
     problem, and nothing is written. With skip_invalid the good rows land and the problems
     come back in `skipped`.
     """
-    try:
-        read = read_contacts_csv(stream, source, audience_slugs(session))
-    except UnicodeDecodeError as exc:
-        raise ContactImportError(
-            [Problem(source, f"not UTF-8 text (byte {exc.start}): save the file as CSV UTF-8")]
-        ) from None
+    read = read_contacts_text(session, stream, source)
     if read.problems and (not skip_invalid or read.rows_read == 0):
         raise ContactImportError(read.problems)
     report = import_contacts(session, read.rows, now, progress)

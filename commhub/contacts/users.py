@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from commhub.errors import Conflict, InvalidInput, Problem
-from commhub.store import AuditAction, User, UserRole, acting_as, email_key, record_action
+from commhub.store import (
+    AuditAction,
+    AuditEntry,
+    User,
+    UserRole,
+    acting_as,
+    email_key,
+    record_action,
+)
 
 MIN_PASSWORD_LENGTH = 12
+# token_urlsafe(18): 24 characters, 144 random bits; a person can still type it.
+TEMPORARY_PASSWORD_BYTES = 18
 _hasher = PasswordHasher()
 
 
-def create_user(session: Session, email: str, role: UserRole, password: str) -> User:
+def create_user(
+    session: Session,
+    email: str,
+    role: UserRole,
+    password: str,
+    *,
+    must_change_password: bool = False,
+) -> User:
     """Add a staff user; the password is checked for length and stored only as a hash."""
     problems: list[Problem] = []
     try:
@@ -31,11 +49,111 @@ def create_user(session: Session, email: str, role: UserRole, password: str) -> 
         raise InvalidInput(problems)
     if find_user(session, normalized) is not None:
         raise Conflict(f"a user {normalized} exists already")
-    user = User(email=normalized, role=role, password_hash=hash_password(password))
+    user = User(
+        email=normalized,
+        role=role,
+        password_hash=hash_password(password),
+        must_change_password=must_change_password,
+    )
     session.add(user)
     session.flush()
-    _audit(session, user, f"created as {role.value}")
+    temporary = ", with a temporary password" if must_change_password else ""
+    _audit(session, user, f"created as {role.value}{temporary}")
     return user
+
+
+def create_user_with_temporary_password(
+    session: Session, email: str, role: UserRole
+) -> tuple[User, str]:
+    """Add a staff user whose first password nobody chose: the admin hands it over once, and
+    the user must replace it at their first sign-in, so no admin ever knows a password in
+    use. Returns the user and the temporary password (never stored in clear, never logged)."""
+    password = temporary_password()
+    return create_user(session, email, role, password, must_change_password=True), password
+
+
+def reset_password(user: User, by: User | None = None) -> str:
+    """Give a user who lost their password a temporary one to replace at next sign-in; every
+    session they had ends. An admin changes their own password on their account page, with
+    the current one, rather than locking themselves into a forced change here."""
+    if by is not None and by.id == user.id:
+        raise Conflict("change your own password on your account page, with your current one")
+    password = temporary_password()
+    _replace_password(user, password, "password reset: a temporary one, to change at sign-in")
+    user.must_change_password = True
+    return password
+
+
+def temporary_password() -> str:
+    """A random password for an admin to hand over once."""
+    return secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
+
+
+def change_user(
+    session: Session, user: User, role: UserRole, active: bool, by: User | None
+) -> list[str]:
+    """An admin's change of a user's role and whether they may sign in, all or nothing.
+
+    Refused (InvalidInput, each problem naming its field, nothing changed) when an admin
+    would take away their own admin role or disable themselves (another admin must, so that
+    nobody locks themselves out by a slip), or when no active admin would be left (nobody
+    could manage users from the browser again). Returns what changed, in words."""
+    problems: list[Problem] = []
+    own = by is not None and by.id == user.id
+    if own and user.role is UserRole.ADMIN and role is not UserRole.ADMIN:
+        problems.append(
+            Problem("user", "You cannot remove your own admin role: another admin can.", "role")
+        )
+    if own and user.is_active and not active:
+        problems.append(
+            Problem("user", "You cannot disable your own account: another admin can.", "active")
+        )
+    was_admin = user.role is UserRole.ADMIN and user.is_active
+    still_admin = role is UserRole.ADMIN and active
+    last = was_admin and not still_admin and _other_active_admins(session, user) == 0
+    if not problems and last:
+        field = "role" if role is not UserRole.ADMIN else "active"
+        problems.append(
+            Problem(
+                "user",
+                f"{user.email} is the only active admin: make another user an admin first.",
+                field,
+            )
+        )
+    if problems:
+        raise InvalidInput(problems)
+    changes = []
+    if user.role is not role:
+        changes.append(f"now {role.value}")
+        set_role(user, role)
+    if user.is_active is not active:
+        changes.append("enabled" if active else "disabled")
+        set_active(user, active)
+    return changes
+
+
+def _other_active_admins(session: Session, user: User) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == UserRole.ADMIN, User.is_active.is_(True), User.id != user.id)
+        )
+        or 0
+    )
+
+
+def user_history(session: Session, user: User, limit: int = 20) -> list[AuditEntry]:
+    """The last changes to a user and their sign-ins, newest first: what an admin checks
+    before changing them again."""
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == "user", AuditEntry.object_id == user.email)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def find_user(session: Session, email: str) -> User | None:
@@ -61,12 +179,16 @@ def hash_password(password: str) -> str:
 
 def set_password(user: User, password: str) -> None:
     """Replace a user's password; every session signed in with the old one ends."""
+    _replace_password(user, password, "password changed")
+
+
+def _replace_password(user: User, password: str, what: str) -> None:
     problems = _password_problems(password)
     if problems:
         raise InvalidInput(problems)
     user.password_hash = hash_password(password)
     user.session_generation += 1
-    _audit(object_session(user), user, "password changed")
+    _audit(object_session(user), user, what)
 
 
 def set_role(user: User, role: UserRole) -> None:
@@ -129,10 +251,16 @@ def authenticate(session: Session, email: str, password: str, now: datetime) -> 
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    """A user's own change: the current password first, then the new one's rules."""
+    """A user's own change: the current password first, then the new one's rules. It ends a
+    forced change: a temporary password, known to the admin who gave it, must not stay."""
     if not verify_password(user, current):
         raise InvalidInput([Problem("account", "That is not your current password.", "current")])
+    if user.must_change_password and new == current:
+        raise InvalidInput(
+            [Problem("account", "Choose a new password, not the temporary one.", "new")]
+        )
     set_password(user, new)
+    user.must_change_password = False
 
 
 def _password_problems(password: str) -> list[Problem]:

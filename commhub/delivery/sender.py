@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from commhub.clock import Clock
 from commhub.config import Settings
@@ -560,4 +560,11 @@ def send_test(
         token=PREVIEW_TOKEN,
     )
     [result] = backend.send([OutgoingMessage(recipient, content, preview.values)])
+    session = object_session(series)
+    if session is not None:
+        record_action(
+            session, AuditAction.SENT, "series", series.slug,
+            f"test of {preview.source} (role set {preview.role_set.key}) to {address}: "
+            f"{result.outcome.value}",
+        )  # fmt: skip
     return result

@@ -33,6 +33,7 @@ from commhub.editions.lifecycle import (
     pause_edition,
     prepare_resend_unknown,
     recent_edition,
+    reject_edition,
     release_edition,
     start_edition,
     under_way,
@@ -50,6 +51,7 @@ from commhub.editions.message_store import (
 from commhub.editions.preparation import Preparation, ensure_prepared, prepare_edition
 from commhub.editions.previews import Preview, preview_edition
 from commhub.editions.recipients import in_audience, may_be_sent
+from commhub.editions.selection import series_audiences as audiences_of
 
 __all__ = [
     "CLAIM_SECONDS",
@@ -61,6 +63,7 @@ __all__ = [
     "acquire_lease",
     "actions_for",
     "approve_edition",
+    "audiences_of",
     "cancel_edition",
     "claim_peeked",
     "count_started_editions",
@@ -86,6 +89,7 @@ __all__ = [
     "preview_edition",
     "recent_edition",
     "record_updates",
+    "reject_edition",
     "release_edition",
     "release_lease",
     "renew_lease",

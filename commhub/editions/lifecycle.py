@@ -29,7 +29,7 @@ from commhub.editions.message_store import (
     status_counts,
     status_counts_of,
 )
-from commhub.errors import Conflict, EditionUnderWay, NotFound
+from commhub.errors import Conflict, EditionUnderWay, InvalidInput, NotFound, Problem
 from commhub.render import (
     EditionFacts,
 )
@@ -39,6 +39,7 @@ from commhub.store import (
     MISSED_ALERT,
     PAUSE_ALERT,
     PREPARE_ALERT,
+    REJECTED_ALERT,
     Alert,
     AlertWithSteps,
     AuditAction,
@@ -50,12 +51,15 @@ from commhub.store import (
     SkipReason,
     User,
     next_steps_for,
+    raise_alert,
     record_action,
     resolve_alerts,
     rowcount,
 )
+from commhub.text import without_controls
 
 AWAITING_APPROVAL = "awaiting approval"
+REJECTED = "rejected: "  # + the reviewer's comment: held until approved after all, or cancelled
 RECENT = timedelta(hours=12)
 # An edition in one of these states is under way: no second edition of the series starts.
 ACTIVE_STATES = (EditionState.SENDING, EditionState.PAUSED, EditionState.HELD)
@@ -169,7 +173,7 @@ def get_edition(session: Session, edition_id: int) -> Edition:
 def next_steps(edition: Edition) -> tuple[NextStep, ...]:
     """What a person can do next with an edition (nothing, once it is over)."""
     match edition.state:
-        case EditionState.HELD if edition.state_reason == AWAITING_APPROVAL:
+        case EditionState.HELD if awaiting_decision(edition):
             actions: tuple[Action, ...] = (Action.PREVIEW, Action.APPROVE)
         case EditionState.HELD | EditionState.PAUSED:
             actions = (Action.RELEASE,)
@@ -212,7 +216,7 @@ def approve_edition(
         raise Conflict(
             f"edition {edition_id} was approved at {edition.approved_at:%Y-%m-%d %H:%M} UTC"
         )
-    held = edition.state is EditionState.HELD and edition.state_reason == AWAITING_APPROVAL
+    held = awaiting_decision(edition)
     if not held and edition.state is not EditionState.PLANNED:
         raise Conflict(f"edition {edition_id} is {edition.state.value}, not awaiting approval")
     edition.approved_at = now
@@ -221,8 +225,36 @@ def approve_edition(
         edition.state = EditionState.SENDING
         edition.state_reason = None
         _take_lease(edition, owner, now)
-    resolve_alerts(session, edition_id, now, (APPROVAL_ALERT,))
+    resolve_alerts(session, edition_id, now, (APPROVAL_ALERT, REJECTED_ALERT))
     _audit(session, AuditAction.APPROVED, edition, now)
+    return edition
+
+
+def awaiting_decision(edition: Edition) -> bool:
+    """Held for approval: not yet reviewed, or sent back by a reviewer."""
+    reason = edition.state_reason or ""
+    return edition.state is EditionState.HELD and (
+        reason == AWAITING_APPROVAL or reason.startswith(REJECTED)
+    )
+
+
+def reject_edition(session: Session, edition_id: int, now: datetime, comment: str) -> Edition:
+    """Send an edition awaiting approval back with the reviewer's reason: it stays held, and
+    nothing goes out, until someone approves it after all or cancels it."""
+    edition = get_edition(session, edition_id)
+    if not awaiting_decision(edition):
+        raise Conflict(f"edition {edition_id} is {describe_state(edition)}, not awaiting approval")
+    reason = " ".join(without_controls(comment).split())
+    if not reason:
+        raise InvalidInput([Problem("reject", "say what needs to change", "comment")])
+    edition.state_reason = (REJECTED + reason)[:500]
+    resolve_alerts(session, edition_id, now, (APPROVAL_ALERT,))
+    raise_alert(
+        session, REJECTED_ALERT, f"{edition.series.name}: edition {edition_id} was rejected",
+        f"Sent back: {reason}. Fix what it says, then cancel it and send a new edition, or "
+        "approve it after all.", now, edition_id,
+    )  # fmt: skip
+    _audit(session, AuditAction.REJECTED, edition, now, reason)
     return edition
 
 
@@ -251,7 +283,7 @@ def release_edition(
         resolve_alerts(session, edition_id, now, (MISSED_ALERT,))
         _audit(session, AuditAction.RELEASED, edition, now, "missed: planned again, due now")
         return edition
-    if edition.state is EditionState.HELD and edition.state_reason == AWAITING_APPROVAL:
+    if awaiting_decision(edition):
         raise Conflict(f"edition {edition_id} needs approval first", next_steps(edition))
     if edition.state not in (EditionState.HELD, EditionState.PAUSED):
         raise Conflict(f"edition {edition_id} is {edition.state.value}: nothing to release")

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from commhub.config import Settings
-from commhub.editions.lifecycle import AWAITING_APPROVAL, edition_facts
+from commhub.editions.lifecycle import AWAITING_APPROVAL, REJECTED, edition_facts
 from commhub.editions.selection import carried_content, pick_content, series_audiences
 from commhub.errors import Conflict, InvalidInput, Problem
 from commhub.render import (
@@ -46,6 +46,7 @@ class Preview:
     source: str  # which edition this is: held, sent, or one started now
     compiled: CompiledMessage
     values: ContactValues
+    awaiting_approval: int | None = None  # the held edition shown, which needs approving
 
     @property
     def subject(self) -> str:
@@ -102,7 +103,8 @@ def preview_edition(
         series.template or series.channel.value, facts, sections,
         Sender(settings.org_name, settings.postal_address), link_ids, links, links,
     )  # fmt: skip
-    return Preview(series.slug, wanted, source, compiled, values)
+    held = shown.id if shown is not None and shown.state is EditionState.HELD else None
+    return Preview(series.slug, wanted, source, compiled, values, held)
 
 
 def _edition_awaiting_approval(session: Session, series: Series) -> Edition | None:
@@ -111,7 +113,10 @@ def _edition_awaiting_approval(session: Session, series: Series) -> Edition | No
         .where(
             Edition.series_id == series.id,
             Edition.state == EditionState.HELD,
-            Edition.state_reason == AWAITING_APPROVAL,
+            or_(
+                Edition.state_reason == AWAITING_APPROVAL,
+                Edition.state_reason.startswith(REJECTED),
+            ),
         )
         .order_by(Edition.id.desc())
         .limit(1)

@@ -24,6 +24,7 @@ MISSED_ALERT = "edition_missed"  # found past its grace: not sent
 WAITING_ALERT = "edition_waiting"  # due while the series' previous edition is under way
 PREPARE_ALERT = "edition_not_prepared"  # its content or messages could not be made
 PLAN_ALERT = "series_not_planned"  # its schedule cannot be worked out (a holiday too long)
+REJECTED_ALERT = "edition_rejected"  # a reviewer sent it back, saying why
 
 # What a person can do about each kind of alert, in the order to do it.
 _ACTIONS = {
@@ -34,6 +35,7 @@ _ACTIONS = {
     # WAITING_ALERT: none; its text names the edition under way, which it waits for.
     PREPARE_ALERT: (Action.RELEASE,),
     PLAN_ALERT: (Action.APPLY_SERIES,),
+    REJECTED_ALERT: (Action.SHOW_EDITION, Action.CANCEL, Action.APPROVE),
 }
 
 

@@ -31,6 +31,7 @@ class AuditAction(enum.StrEnum):
     IMPORTED = "imported"
     SCHEDULED = "scheduled"
     APPROVED = "approved"
+    REJECTED = "rejected"
     SENT = "sent"
     PAUSED = "paused"
     RELEASED = "released"

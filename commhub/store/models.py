@@ -363,6 +363,9 @@ class User(Base):
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     # An IANA zone for the times the web UI shows this user; None: the browser's, or UTC.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # Set with a temporary password an admin handed over: the user picks their own before
+    # any other page opens to them.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @validates("email")
     def _keep_email_key(self, _key: str, value: str) -> str:

@@ -1,5 +1,6 @@
 """/account: a signed-in user changes their own password (the current one first) and the time
-zone their pages show times in."""
+zone their pages show times in. A user given a temporary password by an admin is kept here
+until they have chosen their own (see auth.staff_only)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,7 @@ def account() -> ResponseReturnValue:
         session = db_session()
         user = session.get(User, signed_in.id)
         assert user is not None
+        forced = user.must_change_password
         try:
             change_password(user, form.current.data or "", form.new.data or "")
         except InvalidInput as exc:
@@ -93,6 +95,9 @@ def account() -> ResponseReturnValue:
             session.commit()
             # This session goes on under the new generation; every other one has ended.
             login_user(StaffUser.of(user))
+            if forced:
+                flash("Your password is set: only you know it now. Welcome to commhub.")
+                return redirect(url_for("home.index"))
             flash("Your password is changed. You were signed out everywhere else.")
             return redirect(url_for("account.account"))
     problems += [message for errors in form.errors.values() for message in errors]
@@ -104,5 +109,6 @@ def account() -> ResponseReturnValue:
         form=form,
         zone_form=_zone_form(stored),
         user=signed_in,
+        must_change=stored.must_change_password,
         problems=problems,
     ), status

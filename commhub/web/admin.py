@@ -1,19 +1,75 @@
-"""/users and /settings: the staff and their roles, and the effective settings (every secret
-masked); for admins only."""
+"""/users and /settings, for admins only: the staff and their roles, a new user, one user's
+role and whether they may sign in, a password reset; the effective settings (every secret
+masked).
+
+An admin never chooses a password for someone else: a new user and a reset get a random
+temporary one, shown once on the page that answers the POST (never flashed, stored or
+logged), which the user must replace at their next sign-in. Every change goes through the
+same domain functions as `commhub users`, which end the user's sessions and write the audit
+log.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from wtforms import EmailField, RadioField, SelectField
+from wtforms.fields.choices import (  # type: ignore[attr-defined] # stubs lag wtforms 3.3
+    SelectChoice,
+)
+from wtforms.validators import DataRequired, Email, Length
 
 from commhub.config import shown_settings
-from commhub.contacts import list_users
-from commhub.store import UserRole
-from commhub.web.auth import roles_required, staff_only
+from commhub.contacts import (
+    change_user,
+    create_user_with_temporary_password,
+    list_users,
+    user_history,
+)
+from commhub.contacts import reset_password as reset_users_password
+from commhub.errors import Conflict, InvalidInput
+from commhub.store import User, UserRole
+from commhub.web.auth import roles_required, signed_in_user, staff_only
 from commhub.web.runtime import db_session, runtime
 
 blueprint = Blueprint("admin", __name__)
 staff_only(blueprint)
+
+ROLE_CHOICES = [
+    SelectChoice(UserRole.VIEWER.value, "Viewer: reads every page"),
+    SelectChoice(UserRole.EDITOR.value, "Editor: content, series, sends"),
+    SelectChoice(UserRole.ADMIN.value, "Admin: also users and settings"),
+]
+ACTIVE, DISABLED = "active", "disabled"
+# The page holding a temporary password: kept by no cache, sent to no other site.
+NOT_KEPT = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class NewUserForm(FlaskForm):  # type: ignore[misc] # Flask-WTF ships no type hints
+    email = EmailField(
+        "Email address",
+        validators=[
+            DataRequired(message="Enter the new user's email address."),
+            Length(max=320, message="An email address has at most 320 characters."),
+            Email(message="That is not an email address.", check_deliverability=False),
+        ],
+    )
+    role = SelectField(
+        "Role", choices=ROLE_CHOICES, default=UserRole.VIEWER.value, validators=[DataRequired()]
+    )
+
+
+class UserForm(FlaskForm):  # type: ignore[misc] # Flask-WTF ships no type hints
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    status = RadioField(
+        "May sign in",
+        choices=[
+            SelectChoice(ACTIVE, "Active: may sign in"),
+            SelectChoice(DISABLED, "Disabled: cannot sign in; their sessions end at once"),
+        ],
+        validators=[DataRequired()],
+    )
 
 
 @blueprint.get("/users")
@@ -22,7 +78,115 @@ def users() -> ResponseReturnValue:
     return render_template("admin/users.html", users=list_users(db_session()))
 
 
+@blueprint.route("/users/new", methods=["GET", "POST"])
+@roles_required(UserRole.ADMIN)
+def new_user() -> ResponseReturnValue:
+    form = NewUserForm()
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        session = db_session()
+        try:
+            user, password = create_user_with_temporary_password(
+                session, form.email.data or "", UserRole(form.role.data)
+            )
+        except InvalidInput as refused:
+            session.rollback()
+            for problem in refused.problems:
+                errors.setdefault(problem.field or "email", []).append(problem.message)
+        except Conflict:
+            session.rollback()
+            errors["email"] = ["A user with this address exists already."]
+        else:
+            session.commit()
+            return _temporary_password_page(user, password, created=True)
+    errors = _merge(form.errors, errors)
+    page = render_template("admin/new_user.html", form=form, errors=errors)
+    return page, 400 if errors else 200
+
+
+@blueprint.route("/users/<row_id:user_id>", methods=["GET", "POST"])
+@roles_required(UserRole.ADMIN)
+def user(user_id: int) -> ResponseReturnValue:
+    session = db_session()
+    shown = session.get(User, user_id) or abort(404)
+    status = ACTIVE if shown.is_active else DISABLED
+    form = UserForm(data={"role": shown.role.value, "status": status})
+    errors: dict[str, list[str]] = {}
+    if form.validate_on_submit():
+        try:
+            changes = change_user(
+                session,
+                shown,
+                UserRole(form.role.data),
+                form.status.data == ACTIVE,
+                by=_me(),
+            )
+        except InvalidInput as refused:
+            session.rollback()
+            for problem in refused.problems:
+                field = {"active": "status"}.get(problem.field or "", problem.field or "role")
+                errors.setdefault(field, []).append(problem.message)
+        else:
+            session.commit()
+            if changes:
+                flash(f"{shown.email}: {', '.join(changes)}. Their sessions have ended.")
+            else:
+                flash(f"Nothing changed for {shown.email}.")
+            return redirect(url_for("admin.user", user_id=user_id), 303)
+    errors = _merge(form.errors, errors)
+    page = render_template(
+        "admin/user.html",
+        shown=shown,
+        form=form,
+        errors=errors,
+        history=user_history(session, shown),
+        is_me=shown.id == _me().id,
+    )
+    return page, 400 if errors else 200
+
+
+@blueprint.post("/users/<row_id:user_id>/reset-password")
+@roles_required(UserRole.ADMIN)
+def reset_password(user_id: int) -> ResponseReturnValue:
+    session = db_session()
+    shown = session.get(User, user_id) or abort(404)
+    try:
+        password = reset_users_password(shown, by=_me())
+    except Conflict as refused:
+        session.rollback()
+        flash(f"Password not reset: {refused}.", "error")
+        return redirect(url_for("admin.user", user_id=user_id), 303)
+    session.commit()
+    return _temporary_password_page(shown, password, created=False)
+
+
 @blueprint.get("/settings")
 @roles_required(UserRole.ADMIN)
 def settings() -> ResponseReturnValue:
     return render_template("admin/settings.html", settings=shown_settings(runtime().settings))
+
+
+def _temporary_password_page(user: User, password: str, created: bool) -> ResponseReturnValue:
+    page = render_template(
+        "admin/temporary_password.html", shown=user, password=password, created=created
+    )
+    return page, 200, NOT_KEPT
+
+
+def _me() -> User:
+    signed_in = signed_in_user()
+    assert signed_in is not None  # staff_only and roles_required let this request through
+    me = db_session().get(User, signed_in.id)
+    assert me is not None
+    return me
+
+
+def _merge(*sources: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Every error by field, the form's own and the domain's, once each."""
+    merged: dict[str, list[str]] = {}
+    for source in sources:
+        for field, messages in source.items():
+            for message in messages:
+                if message not in merged.setdefault(field, []):
+                    merged[field].append(message)
+    return merged

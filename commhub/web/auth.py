@@ -61,13 +61,17 @@ class StaffUser:
     generation: int
     email: str
     role: UserRole
+    # Signed in with a temporary password: only /account (and /logout) until they change it.
+    must_change_password: bool = False
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
 
     @classmethod
     def of(cls, user: User) -> StaffUser:
-        return cls(user.id, user.session_generation, user.email, user.role)
+        return cls(
+            user.id, user.session_generation, user.email, user.role, user.must_change_password
+        )
 
     def get_id(self) -> str:
         return f"{self.id}:{self.generation}"
@@ -176,14 +180,22 @@ STAFF_HEADERS = {
 }
 
 
+PASSWORD_CHANGE = "account.account"  # noqa: S105 - an endpoint, not a password
+
+
 def staff_only(staff: Blueprint) -> None:
     """Every page of a staff blueprint needs a signed-in user (the others go to /login and
-    come back after it), and gets the staff pages' security headers."""
+    come back after it), and gets the staff pages' security headers. A user who signed in
+    with a temporary password gets /account alone (and /logout, outside these blueprints)
+    until they choose their own: the admin who handed it over knows it."""
 
     @staff.before_request
     def _signed_in() -> ResponseReturnValue | None:
-        if signed_in_user() is None:
+        user = signed_in_user()
+        if user is None:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if user.must_change_password and request.endpoint != PASSWORD_CHANGE:
+            return redirect(url_for(PASSWORD_CHANGE), 303)
         return None
 
     @staff.after_request

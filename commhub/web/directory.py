@@ -1,26 +1,61 @@
-"""/contacts, /partners, /partners/<id>: who receives what."""
+"""/contacts, /partners, /partners/<id>: who receives what; and the contacts file through
+the browser: import (checked, previewed, then confirmed), export, and erasure on request.
+
+Each change calls the same domain function as its `commhub contacts` command, which writes
+the audit log: an import is all or nothing, as on the command line, and nothing is written
+before the person who uploaded the file has seen what it would do.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
+from wtforms import HiddenField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from commhub.contacts import (
+    KEPT_FOR,
+    MAX_UPLOAD_BYTES,
     ContactFilter,
+    ImportTickets,
+    KeptUpload,
     PartnerFilter,
+    contacts_csv_chunks,
     count_matching_contacts,
     count_matching_partners,
     directory_choices,
+    discard_upload,
+    erase_person,
     find_contacts,
     find_partners,
+    import_kept_upload,
+    keep_upload,
     partner_detail,
     partner_name,
+    preview_contacts_file,
+    read_upload,
+    upload_source,
 )
+from commhub.errors import ContactImportError, InvalidInput, Problem
 from commhub.reports import Thresholds, format_names, heat_rows, partner_heat_map
-from commhub.store import ContactStatus
-from commhub.web.auth import staff_only
+from commhub.store import ContactStatus, UserRole, email_key
+from commhub.web.auth import roles_required, signed_in_user, staff_only
 from commhub.web.paging import Pager
 from commhub.web.runtime import db_session, runtime
+from commhub.web.times import viewer_zone
+from commhub.wiring import build_message_copies
 
 blueprint = Blueprint("directory", __name__)
 staff_only(blueprint)
@@ -28,6 +63,9 @@ staff_only(blueprint)
 # The heat map's colours as the stylesheet's cell classes (the word is shown as well).
 TONES = {"green": "good", "amber": "warn", "red": "bad"}
 MAX_SEARCH = 200
+EDITORS = (UserRole.ADMIN, UserRole.EDITOR)
+MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)
+MAX_ADDRESS = 320
 
 
 @blueprint.get("/contacts")
@@ -117,3 +155,171 @@ def _partner_id(value: str | None) -> int | None:
     if value and value.isascii() and value.isdigit() and len(value) < 10:
         return int(value)
     return None
+
+
+class ImportForm(FlaskForm):  # type: ignore[misc] # Flask-WTF ships no type hints
+    file = FileField(
+        f"Contacts file (.csv, up to {MAX_UPLOAD_MB} MB)",
+        validators=[
+            FileRequired("choose the .csv file to import"),
+            FileAllowed(["csv"], "a .csv file, please (in a spreadsheet: Save as, CSV UTF-8)"),
+            FileSize(
+                MAX_UPLOAD_BYTES,
+                message=f"larger than {MAX_UPLOAD_MB} MB: import a file this big with "
+                "`commhub contacts import FILE` on the server",
+            ),
+        ],
+    )
+
+
+class ConfirmImportForm(FlaskForm):  # type: ignore[misc] # Flask-WTF ships no type hints
+    ticket = HiddenField(validators=[DataRequired()])
+    confirm = SubmitField("Import these contacts")
+    cancel = SubmitField("Cancel: import nothing")
+
+
+class EraseForm(FlaskForm):  # type: ignore[misc] # Flask-WTF ships no type hints
+    address = StringField(
+        "Email address of the person to erase",
+        validators=[DataRequired("type the address to erase"), Length(max=MAX_ADDRESS)],
+    )
+    again = StringField(
+        "The same address again, to confirm",
+        validators=[DataRequired("type the address a second time"), Length(max=MAX_ADDRESS)],
+    )
+
+    def validate_again(self, field: StringField) -> None:
+        if email_key(field.data or "") != email_key(self.address.data or ""):
+            raise ValidationError("the two addresses differ: type the same address twice")
+
+
+@blueprint.route("/contacts/import", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def import_contacts() -> ResponseReturnValue:
+    form = ImportForm()
+    problems: list[Problem] = []
+    source = ""
+    if form.validate_on_submit():
+        source = upload_source(form.file.data.filename)
+        session = db_session()
+        try:
+            data = read_upload(form.file.data.stream)
+            preview = preview_contacts_file(session, data, source)
+        except ContactImportError as refused:
+            problems = list(refused.problems)
+        except InvalidInput as refused:  # too large after all
+            form.file.errors.append(refused.problems[0].message)
+        else:
+            user = signed_in_user()
+            assert user is not None  # staff_only let this request through
+            settings = runtime().settings
+            now = _now()
+            kept = KeptUpload(keep_upload(settings.data_dir, data, now), source)
+            ticket = ImportTickets(settings.secret_keys).sign(kept, user.id, now)
+            confirm = ConfirmImportForm(formdata=None, data={"ticket": ticket})
+            return render_template(
+                "directory/import_preview.html",
+                preview=preview,
+                form=confirm,
+                kept_minutes=int(KEPT_FOR.total_seconds() // 60),
+            )
+        finally:
+            session.rollback()  # a preview reads; nothing it did is kept
+    status = 400 if problems or form.errors else 200
+    return render_template(
+        "directory/import.html",
+        form=form,
+        problems=problems,
+        source=source,
+        max_mb=MAX_UPLOAD_MB,
+        roles=directory_choices(db_session()).roles,
+    ), status
+
+
+@blueprint.post("/contacts/import/confirm")
+@roles_required(*EDITORS)
+def confirm_import() -> ResponseReturnValue:
+    form = ConfirmImportForm()
+    user = signed_in_user()
+    assert user is not None  # staff_only let this request through
+    settings = runtime().settings
+    kept = None
+    if form.validate_on_submit():
+        kept = ImportTickets(settings.secret_keys).read(form.ticket.data or "", user.id, _now())
+    if kept is None:
+        flash(
+            "Nothing imported: this upload has expired (a file waits an hour for its "
+            "confirmation) or its form was altered. Upload the file again.",
+            "error",
+        )
+        return redirect(url_for("directory.import_contacts"), 303)
+    if form.cancel.data:
+        discard_upload(settings.data_dir, kept.name)
+        flash(f"Nothing imported from {kept.source}: the upload is deleted.")
+        return redirect(url_for("directory.contacts"), 303)
+    session = db_session()
+    try:
+        imported = import_kept_upload(session, settings.data_dir, kept, _now())
+    except ContactImportError as refused:
+        # Something changed since the preview (an audience removed, say): still all or nothing.
+        session.rollback()
+        return render_template(
+            "directory/import.html",
+            form=ImportForm(formdata=None),
+            problems=list(refused.problems),
+            source=kept.source,
+            max_mb=MAX_UPLOAD_MB,
+            roles=directory_choices(session).roles,
+        ), 400
+    if imported is None:
+        session.rollback()
+        flash(
+            f"Nothing imported this time: {kept.source} was imported or cancelled already.",
+            "error",
+        )
+        return redirect(url_for("directory.contacts"), 303)
+    session.commit()
+    flash(f"{kept.source} imported: {imported.report.summary()}.")
+    return redirect(url_for("directory.contacts"), 303)
+
+
+@blueprint.get("/contacts/export")
+def export_contacts() -> ResponseReturnValue:
+    day = _now().astimezone(viewer_zone()).date()
+    return Response(
+        contacts_csv_chunks(runtime().sessions),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="contacts-{day.isoformat()}.csv"',
+            # Personal data: no cache along the way keeps a copy.
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@blueprint.route("/contacts/erase", methods=["GET", "POST"])
+@roles_required(UserRole.ADMIN)
+def erase() -> ResponseReturnValue:
+    form = EraseForm()
+    if form.validate_on_submit():
+        settings = runtime().settings
+        address = (form.address.data or "").strip()
+        erasure = erase_person(runtime().sessions, address, _now(), build_message_copies(settings))
+        if erasure.found:
+            flash(
+                f"The person is erased: their contact, {erasure.messages:,} messages and "
+                f"{erasure.events:,} events. The address stays suppressed (as a hash), so no "
+                "later import adds it again."
+            )
+        else:
+            flash(
+                "No contact had that address, so nothing was erased; the address is "
+                "suppressed (as a hash) all the same, so no later import adds it."
+            )
+        return redirect(url_for("directory.erase"), 303)
+    status = 400 if form.errors else 200
+    return render_template("directory/erase.html", form=form), status
+
+
+def _now() -> datetime:
+    return runtime().clock.now()

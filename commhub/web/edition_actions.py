@@ -23,9 +23,10 @@ from commhub.editions import (
     cancel_edition,
     pause_edition,
     prepare_resend_unknown,
+    reject_edition,
     release_edition,
 )
-from commhub.errors import Conflict
+from commhub.errors import Conflict, InvalidInput
 from commhub.scheduling import send_next_soon
 from commhub.store import EditionState, User, UserRole
 from commhub.web.auth import roles_required, safe_next, signed_in_user, staff_only
@@ -47,6 +48,16 @@ def approve(edition_id: int) -> ResponseReturnValue:
         if edition.state is EditionState.PLANNED:
             return f"Edition {edition_id} approved: it goes out on its date without being held."
         return f"Edition {edition_id} approved: {SOON}."
+
+    return _act(edition_id, act)
+
+
+@blueprint.post("/editions/<row_id:edition_id>/reject")
+@roles_required(*EDITORS)
+def reject(edition_id: int) -> ResponseReturnValue:
+    def act(session: Session) -> str:
+        reject_edition(session, edition_id, _now(), request.form.get("comment", "")[:2000])
+        return f"Edition {edition_id} sent back: it stays held, and nothing goes out."
 
     return _act(edition_id, act)
 
@@ -119,7 +130,7 @@ def _act(edition_id: int, action: Callable[[Session], str]) -> ResponseReturnVal
     session = db_session()
     try:
         said = action(session)
-    except Conflict as refused:
+    except (Conflict, InvalidInput) as refused:
         session.rollback()
         flash(f"Nothing changed: {refused}.", "error")
     else:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
-from commhub.wiring import Runtime
+from commhub.render import Renderer
+from commhub.wiring import Runtime, build_renderer
 
 _EXTENSION = "commhub"
+_RENDERER = "commhub.renderer"
 
 
 def init_runtime(app: Flask, runtime: Runtime) -> None:
@@ -18,6 +20,14 @@ def init_runtime(app: Flask, runtime: Runtime) -> None:
 def runtime() -> Runtime:
     """The Runtime of the current app."""
     found: Runtime = current_app.extensions[_EXTENSION]
+    return found
+
+
+def renderer() -> Renderer:
+    """The app's message renderer, built on first use (its templates load once)."""
+    found = current_app.extensions.get(_RENDERER)
+    if found is None:
+        found = current_app.extensions[_RENDERER] = build_renderer()
     return found
 
 

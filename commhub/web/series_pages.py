@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from commhub.addresses import InvalidAddress, normalise_address
+from commhub.delivery import Outcome, send_test
+from commhub.editions import Preview, audiences_of, preview_edition
+from commhub.errors import Conflict, InvalidInput
 from commhub.scheduling import (
     cadence_in_words,
     count_series,
@@ -15,9 +19,12 @@ from commhub.scheduling import (
     recent_editions,
     series_summaries,
 )
-from commhub.web.auth import staff_only
+from commhub.store import UserRole
+from commhub.web.auth import roles_required, signed_in_user, staff_only
+from commhub.web.outbox import inert
 from commhub.web.paging import Pager
-from commhub.web.runtime import db_session, runtime
+from commhub.web.runtime import db_session, renderer, runtime
+from commhub.wiring import build_delivery_backend
 
 blueprint = Blueprint("series_pages", __name__)
 staff_only(blueprint)
@@ -60,3 +67,70 @@ def _duration(span: timedelta) -> str:
         if amount:
             parts.append(f"{amount} {unit}{'s' * (amount != 1)}")
     return " ".join(parts) or "none"
+
+
+@blueprint.get("/series/<slug>/preview")
+def preview(slug: str) -> ResponseReturnValue:
+    """The next edition as a role set gets it, at desktop and phone widths, its text part and
+    subject; the held edition if one awaits approval, the last one sent if nothing is new."""
+    session = db_session()
+    series = get_series(session, slug)
+    audiences = [audience.slug for audience in audiences_of(session, series)]
+    wanted = [a for a in request.args.getlist("role") if a in audiences] or audiences
+    shown: Preview | None = None
+    nothing = problem = None
+    try:
+        shown = _preview(slug, wanted)
+    except Conflict as refused:
+        nothing = str(refused)
+    except InvalidInput as refused:  # the email cannot be made: a setting or template to fix
+        problem = str(refused)
+    user = signed_in_user()
+    return render_template(
+        "series/preview.html",
+        series=series,
+        audiences=audiences,
+        wanted=wanted,
+        preview=shown,
+        frame=inert(shown.html) if shown else None,
+        nothing=nothing,
+        problem=problem,
+        test_to=request.args.get("to") or (user.email if user else ""),
+    )
+
+
+@blueprint.post("/series/<slug>/test", endpoint="send_test")
+@roles_required(UserRole.ADMIN, UserRole.EDITOR)
+def send_test_view(slug: str) -> ResponseReturnValue:
+    """Send that preview to one address through the configured back end, subject [Test]."""
+    roles = request.form.getlist("role")
+    back = url_for("series_pages.preview", slug=slug, role=roles)
+    try:
+        address = normalise_address(request.form.get("to", ""))
+    except InvalidAddress as exc:
+        flash(f"No test sent: {exc}.", "error")
+        return redirect(back, 303)
+    session = db_session()
+    try:
+        shown = _preview(slug, roles or None)
+    except (Conflict, InvalidInput) as refused:
+        flash(f"No test sent: {refused}.", "error")
+        return redirect(back, 303)
+    backend = build_delivery_backend(runtime().settings)
+    try:
+        result = send_test(shown, get_series(session, slug), address, backend, runtime().settings)
+    finally:
+        backend.close()
+    session.commit()  # the audit entry
+    if result.outcome is Outcome.SENT:
+        flash(f"Test of {slug} ({shown.role_set.key}) sent to {address} via {backend.name}.")
+    else:
+        flash(f"Test of {slug} to {address} not sent: {result.detail}.", "error")
+    return redirect(back, 303)
+
+
+def _preview(slug: str, roles: list[str] | None) -> Preview:
+    session = db_session()
+    series = get_series(session, slug)
+    now = runtime().clock.now()
+    return preview_edition(session, series, roles, now, renderer(), runtime().settings)

@@ -46,6 +46,7 @@ from commhub.store import (
     Message,
     MessageStatus,
     Partner,
+    User,
     UserRole,
     acting_as,
     record_action,
@@ -160,6 +161,7 @@ def _ids(runtime: Runtime) -> dict[str, str]:
             select(Edition.id).where(Edition.state == EditionState.SENT).order_by(Edition.id)
         )
         partner_id = session.scalar(select(Partner.id).order_by(Partner.id))
+        user_id = session.scalar(select(User.id).order_by(User.id))
         message_id = session.scalar(
             select(Message.id)
             .where(Message.edition_id == edition_id, Message.status == MessageStatus.SENT)
@@ -175,6 +177,7 @@ def _ids(runtime: Runtime) -> dict[str, str]:
         "edition_id": str(edition_id),
         "partner_id": str(partner_id),
         "message_id": str(message_id),
+        "user_id": str(user_id),
         "hostile_slug": HOSTILE_SLUG,
     }
 

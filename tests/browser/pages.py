@@ -1,7 +1,7 @@
 """The staff pages the browser tests visit, and which roles may see them: the one list.
 
-A path may name {content_slug}, {series_slug}, {edition_id}, {message_id} or {partner_id}:
-real ones, looked up in the seeded database (conftest.Site.ids) when the test runs.
+A path may name {content_slug}, {series_slug}, {edition_id}, {message_id}, {partner_id} or
+{user_id}: real ones, looked up in the seeded database (conftest.Site.ids) when the test runs.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Final
 ROLES: Final = ("admin", "editor", "viewer")
 EVERYONE: Final = frozenset(ROLES)
 ADMINS: Final = frozenset({"admin"})
+EDITORS: Final = frozenset({"admin", "editor"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ STAFF_PAGES: Final = (
     StaffPage("content-item", "/content/{content_slug}"),
     StaffPage("series", "/series"),
     StaffPage("series-detail", "/series/{series_slug}"),
+    StaffPage("series-preview", "/series/{series_slug}/preview"),
     StaffPage("calendar", "/calendar"),
     StaffPage("calendar-list", "/calendar?view=list"),
     StaffPage("editions", "/editions"),
@@ -38,11 +40,15 @@ STAFF_PAGES: Final = (
     StaffPage("outbox", "/outbox"),
     StaffPage("outbox-message", "/outbox/{edition_id}/{message_id}"),
     StaffPage("contacts", "/contacts"),
+    StaffPage("contacts-import", "/contacts/import", EDITORS),
+    StaffPage("contacts-erase", "/contacts/erase", ADMINS),
     StaffPage("partners", "/partners"),
     StaffPage("partner", "/partners/{partner_id}"),
     StaffPage("analytics", "/analytics"),
     StaffPage("account", "/account"),
     StaffPage("users", "/users", ADMINS),
+    StaffPage("new-user", "/users/new", ADMINS),
+    StaffPage("user", "/users/{user_id}", ADMINS),
     StaffPage("settings", "/settings", ADMINS),
     StaffPage("audit", "/audit", ADMINS),
 )

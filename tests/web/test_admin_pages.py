@@ -167,8 +167,8 @@ def test_users_page_lists_users_and_their_roles(runtime: Runtime) -> None:
     client = create_app(runtime=runtime).test_client()
     sign_in(client, admin)
     page = client.get("/users").get_data(as_text=True)
-    assert re.search(r"admin@vendor.example</td><td>admin", page)
-    assert "o&#39;brien&amp;co@vendor.example</td><td>editor" in page
+    assert re.search(r"admin@vendor.example</a></td><td>admin", page)
+    assert "o&#39;brien&amp;co@vendor.example</a></td><td>editor" in page
 
 
 def test_times_show_in_the_users_zone_then_the_browsers_then_utc(world: World) -> None:

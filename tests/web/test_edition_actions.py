@@ -160,3 +160,22 @@ def test_buttons_are_for_editors_a_viewer_reads_what_could_be_done(world: World)
     refused = viewer.post(f"/editions/{edition_id}/approve", data={"csrf_token": token})
     assert refused.status_code == 403
     assert state_of(world, edition_id).state is EditionState.HELD
+
+
+def test_a_reviewer_rejects_a_held_edition_with_a_comment(world: World) -> None:
+    edition_id = held_edition(world)
+    client, email = staff(world)
+    refused = post(client, f"/editions/{edition_id}/reject", comment="  ")
+    assert "Nothing changed: reject:comment: say what needs to change." in refused
+    page = post(client, f"/editions/{edition_id}/reject", comment="The price is wrong", next="/")
+    assert f"Edition {edition_id} sent back" in page
+    assert "was rejected" in page  # the alert, on the dashboard
+    assert f'action="/editions/{edition_id}/cancel"' in page
+    edition = state_of(world, edition_id)
+    assert edition.state is EditionState.HELD
+    assert edition.state_reason == "rejected: The price is wrong"
+    assert (email, "rejected", str(edition_id)) in audit(world)
+    preview = client.get("/series/news/preview").get_data(as_text=True)
+    assert f"held edition {edition_id}" in preview  # still previewed as the held one
+    post(client, f"/editions/{edition_id}/approve")
+    assert state_of(world, edition_id).state is EditionState.SENDING

@@ -1,4 +1,4 @@
-"""content import, content list."""
+"""content import, content list, content export."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 
 from commhub.cli.context import AppContext, pass_app
 from commhub.cli.progress import progress_bar
-from commhub.library import count_content_files, import_library, list_content
+from commhub.library import count_content_files, export_item, import_library, list_content
 from commhub.resources import content_dir
 from commhub.store import ContentItem
 
@@ -51,6 +51,37 @@ def list_command(app: AppContext, output: str) -> None:
         click.echo(
             f"{date:<10}  {item['status']:<9}  {item['kind']:<12}  {item['slug']:<48}  {audiences}"
         )
+
+
+@content.command("export")
+@click.argument("slug")
+@click.option(
+    "--out",
+    "out",
+    default="-",
+    show_default=True,
+    help="The file to write (its folder must exist), or - for standard output.",
+)
+@pass_app
+def export_command(app: AppContext, slug: str, out: str) -> None:
+    """Write an item made in the web UI as a content file (front matter, then the body).
+
+    Put the file under content/ and `content import` reads it back as the same item; the
+    file then becomes its source (delete the UI item first: a slug has one source).
+    """
+    with app.session() as session:
+        text = export_item(session, slug)
+    if out == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(out)
+    if target.exists() and target.is_dir():
+        raise click.BadParameter(f"{out} is a folder: name the file", param_hint="--out")
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+    click.echo(f"{slug} written to {out}", err=True)
 
 
 def _as_dict(item: ContentItem) -> dict[str, object]:

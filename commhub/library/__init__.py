@@ -23,6 +23,16 @@ from commhub.library.catalogue import (
     search_content,
 )
 from commhub.library.changes import ChangeReport
+from commhub.library.editing import (
+    ItemFields,
+    editable,
+    export_item,
+    fields_of,
+    find_item,
+    preview_html,
+    read_only_reason,
+    save_item,
+)
 from commhub.library.library import count_content_files, import_library, list_content
 from commhub.library.overview import library_overview
 from commhub.library.yaml_reader import (
@@ -37,6 +47,7 @@ __all__ = [
     "ChangeReport",
     "ContentFilter",
     "InputProblem",
+    "ItemFields",
     "YamlDocument",
     "audience_slugs",
     "content_choices",
@@ -45,16 +56,23 @@ __all__ = [
     "count_content_files",
     "count_item_sendings",
     "demote_headings",
+    "editable",
     "excerpt",
+    "export_item",
+    "fields_of",
+    "find_item",
     "import_library",
     "item_sendings",
     "library_overview",
     "list_audiences",
     "list_content",
     "load_audiences",
+    "preview_html",
     "read_audience_list",
     "read_limited_text",
+    "read_only_reason",
     "read_yaml",
+    "save_item",
     "search_content",
     "sync_audiences",
 ]

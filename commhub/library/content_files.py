@@ -191,7 +191,7 @@ def parse_content_file(
         problems.append(Problem(source, "front matter must be a mapping of fields", line=2))
         return None
     lines = _field_lines(document.root)
-    return _FieldReader(source, data, lines, known_audiences, problems).draft(relative, body)
+    return FrontMatterReader(source, data, lines, known_audiences, problems).draft(relative, body)
 
 
 def _field_lines(root: yaml.Node | None) -> dict[str, int]:
@@ -250,7 +250,7 @@ def _split_front_matter(text: str) -> tuple[str, str] | None:
     return None
 
 
-class _FieldReader:
+class FrontMatterReader:
     """Reads typed values out of one file's front matter, recording a Problem per bad field."""
 
     def __init__(

@@ -59,7 +59,7 @@ def import_library(
     if problems:
         raise ContentError(problems)
 
-    key_messages = _key_messages(session, {d.key_message for d in drafts if d.key_message})
+    key_messages = key_messages_for(session, {d.key_message for d in drafts if d.key_message})
     report = ChangeReport()
     for draft in drafts:
         item = existing.get(draft.slug)
@@ -73,14 +73,16 @@ def import_library(
             report.created.append(draft.slug)
         else:
             report.updated.append(draft.slug)
-        _apply(item, draft, digest, audiences, key_messages)
+        apply_draft(item, draft, digest, audiences, key_messages)
     if report.created or report.updated:
         record_action(session, AuditAction.IMPORTED, "content", root.name, report.summary())
     session.flush()
     return report
 
 
-def _key_messages(session: Session, texts: set[str]) -> dict[str, KeyMessage]:
+def key_messages_for(session: Session, texts: set[str]) -> dict[str, KeyMessage]:
+    """The key messages with these texts, those not on file yet created (an import and the
+    web's form share them)."""
     found = {
         km.text: km for km in session.scalars(select(KeyMessage).where(KeyMessage.text.in_(texts)))
     }
@@ -90,13 +92,14 @@ def _key_messages(session: Session, texts: set[str]) -> dict[str, KeyMessage]:
     return found
 
 
-def _apply(
+def apply_draft(
     item: ContentItem,
     draft: ContentDraft,
     digest: str,
     audiences: dict[str, Audience],
     key_messages: dict[str, KeyMessage],
 ) -> None:
+    """Set an item's fields from a checked draft (a file's, or the web form's)."""
     item.source_ref = draft.source_ref
     item.title = draft.title
     item.summary = draft.summary

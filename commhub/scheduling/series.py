@@ -127,7 +127,9 @@ def read_series_file(
     definitions: list[SeriesDefinition] = []
     seen: set[str] = set()
     for index, (entry, lines) in enumerate(zip(data["series"], _entry_lines(root), strict=False)):
-        reader = _EntryReader(source, index, entry, lines, known_audiences, has_template, problems)
+        reader = SeriesEntryReader(
+            source, index, entry, lines, known_audiences, has_template, problems
+        )
         definition = reader.definition()
         if definition is None:
             continue
@@ -164,7 +166,7 @@ def _entry_lines(root: yaml.Node | None) -> list[dict[str, int]]:
     return []
 
 
-class _EntryReader:
+class SeriesEntryReader:
     """Reads one entry of the series list, recording a Problem per bad field."""
 
     def __init__(

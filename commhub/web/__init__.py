@@ -14,6 +14,7 @@ from commhub.web import (
     calendar_feed,
     calendar_page,
     content,
+    content_editing,
     converters,
     directory,
     edition_actions,
@@ -22,6 +23,7 @@ from commhub.web import (
     health,
     home,
     outbox,
+    series_editing,
     series_pages,
     subscription,
     times,
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.register_blueprint(pages.blueprint)
     # What editors do: each a POST from a button.
     app.register_blueprint(edition_actions.blueprint)
+    app.register_blueprint(content_editing.blueprint)
+    app.register_blueprint(series_editing.blueprint)
     # Public, token-authorised endpoints behind the links in messages.
     app.register_blueprint(tracking.blueprint)
     app.register_blueprint(subscription.blueprint)

@@ -46,6 +46,8 @@ blueprint = Blueprint("auth", __name__)
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
 csrf = CSRFProtect()
 WRONG = "That email and password do not match an account. Check both and try again."
+# Who may change content, series, sends and contacts (admins may also manage users).
+EDITORS = (UserRole.ADMIN, UserRole.EDITOR)
 # Per address, and per account whatever the address: enough for a person, not a guesser.
 PER_ADDRESS = "20 per minute;100 per hour"
 PER_ACCOUNT = "5 per minute;30 per hour"

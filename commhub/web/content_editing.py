@@ -33,14 +33,13 @@ from commhub.library import (
     read_only_reason,
     save_item,
 )
-from commhub.store import Audience, ContentItem, ContentKind, ContentStatus, KeyMessage, UserRole
-from commhub.web.auth import roles_required, staff_only
+from commhub.store import Audience, ContentItem, ContentKind, ContentStatus, KeyMessage
+from commhub.web.auth import EDITORS, roles_required, staff_only
 from commhub.web.runtime import db_session, runtime
 from commhub.web.times import viewer_zone
 
 blueprint = Blueprint("content_editing", __name__)
 staff_only(blueprint)
-EDITORS = (UserRole.ADMIN, UserRole.EDITOR)
 PREVIEW = "preview"
 
 

@@ -51,7 +51,7 @@ from commhub.contacts import (
 from commhub.errors import ContactImportError, InvalidInput, Problem
 from commhub.reports import Thresholds, format_names, heat_rows, partner_heat_map
 from commhub.store import ContactStatus, UserRole, email_key
-from commhub.web.auth import roles_required, signed_in_user, staff_only
+from commhub.web.auth import EDITORS, roles_required, signed_in_user, staff_only
 from commhub.web.paging import Pager
 from commhub.web.runtime import db_session, runtime
 from commhub.web.times import viewer_zone
@@ -63,7 +63,6 @@ staff_only(blueprint)
 # The heat map's colours as the stylesheet's cell classes (the word is shown as well).
 TONES = {"green": "good", "amber": "warn", "red": "bad"}
 MAX_SEARCH = 200
-EDITORS = (UserRole.ADMIN, UserRole.EDITOR)
 MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)
 MAX_ADDRESS = 320
 

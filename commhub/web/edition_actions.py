@@ -28,13 +28,12 @@ from commhub.editions import (
 )
 from commhub.errors import Conflict, InvalidInput
 from commhub.scheduling import send_next_soon
-from commhub.store import EditionState, User, UserRole
-from commhub.web.auth import roles_required, safe_next, signed_in_user, staff_only
+from commhub.store import EditionState, User
+from commhub.web.auth import EDITORS, roles_required, safe_next, signed_in_user, staff_only
 from commhub.web.runtime import db_session, runtime
 
 blueprint = Blueprint("edition_actions", __name__)
 staff_only(blueprint)
-EDITORS = (UserRole.ADMIN, UserRole.EDITOR)
 SOON = "the scheduler takes it up within a minute"
 
 

@@ -35,14 +35,13 @@ from commhub.scheduling import (
     save_series,
     series_yaml,
 )
-from commhub.store import Audience, Series, Shift, UserRole
-from commhub.web.auth import roles_required, staff_only
+from commhub.store import Audience, Series, Shift
+from commhub.web.auth import EDITORS, roles_required, staff_only
 from commhub.web.runtime import db_session, renderer, runtime
 from commhub.web.times import viewer_zone
 
 blueprint = Blueprint("series_editing", __name__)
 staff_only(blueprint)
-EDITORS = (UserRole.ADMIN, UserRole.EDITOR)
 SHOW_DATES = "dates"
 SHIFTS = [
     (Shift.NONE.value, "No: keep the cadence's dates"),

@@ -19,8 +19,7 @@ from commhub.scheduling import (
     recent_editions,
     series_summaries,
 )
-from commhub.store import UserRole
-from commhub.web.auth import roles_required, signed_in_user, staff_only
+from commhub.web.auth import EDITORS, roles_required, signed_in_user, staff_only
 from commhub.web.outbox import inert
 from commhub.web.paging import Pager
 from commhub.web.runtime import db_session, renderer, runtime
@@ -100,7 +99,7 @@ def preview(slug: str) -> ResponseReturnValue:
 
 
 @blueprint.post("/series/<slug>/test", endpoint="send_test")
-@roles_required(UserRole.ADMIN, UserRole.EDITOR)
+@roles_required(*EDITORS)
 def send_test_view(slug: str) -> ResponseReturnValue:
     """Send that preview to one address through the configured back end, subject [Test]."""
     roles = request.form.getlist("role")

@@ -4,6 +4,8 @@ left read-only, and every save in the audit log."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import html
 import re
 from dataclasses import replace
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from commhub.delivery.outbox import OutboxBackend
 from commhub.store.models import (
     AuditEntry,
     ContentItem,
@@ -293,3 +296,26 @@ def test_a_video_keeps_its_fields(world: World) -> None:
 def test_an_unknown_item_is_404(world: World) -> None:
     client, _ = staff(world)
     assert client.get("/content/nothing/edit").status_code == 404
+
+
+def test_a_title_with_markup_typed_in_the_form_arrives_as_text_in_every_email_part(
+    world: World,
+) -> None:
+    client, _ = staff(world)
+    assert client.post("/content/new", data=form(client, title=SCRIPT_TITLE)).status_code == 303
+    world.series(audiences=["sales"])
+    world.contact("ann@partner.example", ["sales"])
+    edition_id = world.prepare().edition.id
+    outbox = world.runtime.settings.data_dir / "outbox"
+    world.send(edition_id, OutboxBackend(outbox))
+    [written] = (outbox / str(edition_id)).glob("*.eml")
+    message = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
+    html_part = message.get_body(("html",))
+    text_part = message.get_body(("plain",))
+    assert html_part is not None
+    assert text_part is not None
+    shown = html_part.get_content()
+    assert "<script>alert(1)" not in shown
+    assert "<img src=x" not in shown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
+    assert SCRIPT_TITLE in text_part.get_content()  # plain text: the title as typed

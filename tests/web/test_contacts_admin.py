@@ -22,7 +22,7 @@ from commhub.delivery.outbox import OutboxBackend
 from commhub.store.models import AuditEntry, Contact, Partner, Suppression, UserRole
 from commhub.web import create_app
 from tests.builders import World
-from tests.web.staff import add_user, csrf_token, sign_in
+from tests.web.staff import add_user, csrf_token, sign_in, staff_session
 
 HEADER = "email,first_name,last_name,partner,roles,timezone\r\n"
 GOOD = (
@@ -31,14 +31,6 @@ GOOD = (
     + "bob@new.example,Bob,Ray,Newco Systems,sales;executive,\r\n"
 )
 _TICKET = re.compile(r'name="ticket" type="hidden" value="([^"]+)"')
-
-
-def staff(world: World, role: UserRole = UserRole.EDITOR) -> tuple[FlaskClient, str]:
-    """A client signed in with role, on an app whose clock is the world's."""
-    client = create_app(runtime=replace(world.runtime, clock=world.clock)).test_client()
-    email = add_user(world.runtime, role)
-    sign_in(client, email)
-    return client, email
 
 
 def upload(client: FlaskClient, text: str | bytes, name: str = "contacts.csv") -> tuple[int, str]:
@@ -101,7 +93,7 @@ def test_an_upload_is_previewed_with_nothing_written_then_imported_on_confirmati
     world: World,
 ) -> None:
     world.contact("ann@partner.example", ["sales"])
-    client, email = staff(world)
+    client, email = staff_session(world)
     status, page = upload(client, GOOD)
     assert status == 200
     page = unescape(page)
@@ -131,7 +123,7 @@ def test_an_upload_is_previewed_with_nothing_written_then_imported_on_confirmati
 def test_every_problem_is_listed_with_its_line_and_column_and_nothing_is_written(
     world: World,
 ) -> None:
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     bad = (
         HEADER
         + "ann@partner.example,Ann,Lee,Acme,sales,Europe/London\r\n"
@@ -157,7 +149,7 @@ def test_every_problem_is_listed_with_its_line_and_column_and_nothing_is_written
 
 
 def test_a_file_that_is_not_a_contacts_csv_is_refused_beside_the_field(world: World) -> None:
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     status, page = upload(client, GOOD, "contacts.xlsx")
     assert status == 400
     assert 'id="file-error"' in page
@@ -176,7 +168,7 @@ def test_a_file_that_is_not_a_contacts_csv_is_refused_beside_the_field(world: Wo
 
 
 def test_an_altered_expired_or_borrowed_ticket_imports_nothing(world: World) -> None:
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     ticket = ticket_of(upload(client, GOOD)[1])
     altered = ticket[:-2] + ("AA" if not ticket.endswith("AA") else "BB")
     status, page = confirm(client, altered)
@@ -199,7 +191,7 @@ def test_an_altered_expired_or_borrowed_ticket_imports_nothing(world: World) -> 
 def test_a_confirmation_sent_twice_imports_once_and_cancel_deletes_the_file(
     world: World,
 ) -> None:
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     ticket = ticket_of(upload(client, GOOD)[1])
     assert confirm(client, ticket)[0] == 303
     _status, page = confirm(client, ticket)
@@ -215,7 +207,7 @@ def test_a_confirmation_sent_twice_imports_once_and_cancel_deletes_the_file(
 
 
 def test_a_person_erased_since_the_preview_is_skipped_at_the_import(world: World) -> None:
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     ticket = ticket_of(upload(client, GOOD)[1])
     # Between the preview and the confirmation, a row is erased at the person's request:
     # the import skips it, as the command line's does.
@@ -233,7 +225,7 @@ def test_a_person_erased_since_the_preview_is_skipped_at_the_import(world: World
 
 
 def test_viewers_may_not_import_or_erase(world: World) -> None:
-    client, _email = staff(world, UserRole.VIEWER)
+    client, _email = staff_session(world, UserRole.VIEWER)
     assert client.get("/contacts/import").status_code == 403
     token = csrf_token(client, "/account")
     answer = client.post(
@@ -243,7 +235,7 @@ def test_viewers_may_not_import_or_erase(world: World) -> None:
     )
     assert answer.status_code == 403
     assert client.get("/contacts/erase").status_code == 403
-    editor, _ = staff(world)
+    editor, _ = staff_session(world)
     assert editor.get("/contacts/erase").status_code == 403
     assert emails(world) == []
     assert kept_files(world) == []
@@ -259,7 +251,7 @@ def test_viewers_may_not_import_or_erase(world: World) -> None:
 def test_the_export_is_the_command_lines_file_streamed(world: World) -> None:
     world.contact("ann@partner.example", ["sales", "executive"], first_name="=HYPERLINK(1)")
     world.contact("bob@partner.example", ["technical"], partner="Bobco")
-    client, _email = staff(world, UserRole.VIEWER)
+    client, _email = staff_session(world, UserRole.VIEWER)
     answer = client.get("/contacts/export")
     assert answer.status_code == 200
     assert answer.is_streamed
@@ -277,7 +269,7 @@ def test_the_export_is_the_command_lines_file_streamed(world: World) -> None:
 
 def test_an_exported_file_imports_back_unchanged(world: World) -> None:
     world.contact("ann@partner.example", ["sales"])
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     exported = client.get("/contacts/export").get_data()
     status, page = upload(client, exported)
     assert status == 200
@@ -295,7 +287,7 @@ def test_an_admin_erases_a_person_with_the_address_typed_twice(world: World) -> 
     outbox = world.runtime.settings.data_dir / "outbox"
     world.send(edition_id, OutboxBackend(outbox))
     files_before = sorted(p for p in outbox.rglob("*") if p.is_file())
-    client, email = staff(world, UserRole.ADMIN)
+    client, email = staff_session(world, UserRole.ADMIN)
     page = client.get("/contacts/erase").get_data(as_text=True)
     assert "This cannot be undone." in page
 
@@ -332,7 +324,7 @@ def test_an_admin_erases_a_person_with_the_address_typed_twice(world: World) -> 
 
 def test_erasing_an_unknown_address_erases_nothing_but_suppresses_it(world: World) -> None:
     world.contact("bob@partner.example", ["sales"])
-    client, _email = staff(world, UserRole.ADMIN)
+    client, _email = staff_session(world, UserRole.ADMIN)
     token = csrf_token(client, "/contacts/erase")
     answer = client.post(
         "/contacts/erase",
@@ -347,7 +339,7 @@ def test_erasing_an_unknown_address_erases_nothing_but_suppresses_it(world: Worl
 
 
 def test_a_kept_file_with_problems_at_confirmation_imports_nothing(world: World) -> None:
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     ticket = ticket_of(upload(client, GOOD)[1])
     # Whatever changed since the preview (here the kept copy itself), the import is still
     # the command line's: all or nothing, every problem listed.

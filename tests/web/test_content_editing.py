@@ -8,7 +8,6 @@ import email
 import email.policy
 import html
 import re
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
@@ -23,18 +22,10 @@ from commhub.store.models import (
     ContentStatus,
     UserRole,
 )
-from commhub.web import create_app
 from tests.builders import World
-from tests.web.staff import add_user, csrf_token, sign_in
+from tests.web.staff import csrf_token, staff_session
 
 SCRIPT_TITLE = '<script>alert(1)</script><img src=x onerror="alert(2)"> Launch'
-
-
-def staff(world: World, role: UserRole = UserRole.EDITOR) -> tuple[FlaskClient, str]:
-    client = create_app(runtime=replace(world.runtime, clock=world.clock)).test_client()
-    email = add_user(world.runtime, role)
-    sign_in(client, email)
-    return client, email
 
 
 def form(client: FlaskClient, **fields: str | list[str]) -> dict[str, str | list[str]]:
@@ -69,7 +60,7 @@ def audit(world: World) -> list[tuple[str, str, str, str, str]]:
 
 
 def test_an_editor_creates_an_item_for_two_audiences(world: World) -> None:
-    client, email = staff(world)
+    client, email = staff_session(world)
     page = client.get("/content/new").get_data(as_text=True)
     assert 'name="audiences" type="checkbox" value="sales"' in page
     answer = client.post(
@@ -110,7 +101,7 @@ def test_an_editor_creates_an_item_for_two_audiences(world: World) -> None:
 
 
 def test_times_are_read_in_the_editors_zone(world: World) -> None:
-    client, _ = staff(world)
+    client, _ = staff_session(world)
     client.set_cookie("commhub_tz", "Europe/Berlin")
     fields = form(client, publish_at="2026-12-01T09:00", expires_at="2027-07-01T00:00")
     assert client.post("/content/new", data=fields).status_code == 303
@@ -122,7 +113,7 @@ def test_times_are_read_in_the_editors_zone(world: World) -> None:
 
 
 def test_every_wrong_field_is_named_beside_it_and_nothing_is_saved(world: World) -> None:
-    client, _ = staff(world)
+    client, _ = staff_session(world)
     answer = client.post(
         "/content/new",
         data=form(
@@ -156,7 +147,7 @@ def test_every_wrong_field_is_named_beside_it_and_nothing_is_saved(world: World)
 
 def test_the_slug_is_checked_where_only_the_database_knows(world: World) -> None:
     world.item("launch", ["sales"])
-    client, _ = staff(world)
+    client, _ = staff_session(world)
     for slug, message in [
         ("launch", '"launch" is already used by another item'),
         ("new", '"new" is reserved for a page'),
@@ -172,7 +163,7 @@ def test_the_slug_is_checked_where_only_the_database_knows(world: World) -> None
 
 
 def test_a_title_with_markup_is_text_everywhere(world: World) -> None:
-    client, _ = staff(world)
+    client, _ = staff_session(world)
     assert client.post("/content/new", data=form(client, title=SCRIPT_TITLE)).status_code == 303
     (slug,) = items(world)
     for path in (f"/content/{slug}", f"/content/{slug}/edit", "/content"):
@@ -183,7 +174,7 @@ def test_a_title_with_markup_is_text_everywhere(world: World) -> None:
 
 
 def test_preview_renders_the_body_as_the_email_does_and_saves_nothing(world: World) -> None:
-    client, _ = staff(world)
+    client, _ = staff_session(world)
     body = "# Hello\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2)) *there*"
     answer = client.post("/content/new", data=form(client, body=body, action="preview"))
     assert answer.status_code == 200
@@ -201,7 +192,7 @@ def test_preview_renders_the_body_as_the_email_does_and_saves_nothing(world: Wor
 
 def test_an_editor_changes_an_item_made_in_the_ui(world: World) -> None:
     world.item("launch", ["sales"], title="Launch")
-    client, email = staff(world)
+    client, email = staff_session(world)
     page = client.get("/content/launch").get_data(as_text=True)
     assert 'href="/content/launch/edit"' in page
     page = client.get("/content/launch/edit").get_data(as_text=True)
@@ -226,7 +217,7 @@ def test_an_editor_changes_an_item_made_in_the_ui(world: World) -> None:
 
 def test_a_wrong_edit_changes_nothing(world: World) -> None:
     world.item("launch", ["sales"], title="Launch")
-    client, _ = staff(world)
+    client, _ = staff_session(world)
     answer = client.post(
         "/content/launch/edit", data=form(client, title="New", audiences=["nobody"])
     )
@@ -240,7 +231,7 @@ def test_an_item_from_a_file_is_read_only_here(world: World) -> None:
     world.item("guide", ["sales"], title="Guide", source_ref="api/guide.md")
     with world.session() as session:
         session.scalars(select(ContentItem)).one().source = ContentSource.FILE
-    client, _ = staff(world)
+    client, _ = staff_session(world)
     assert "/content/guide/edit" not in client.get("/content/guide").get_data(as_text=True)
     page = client.get("/content/guide/edit").get_data(as_text=True)
     assert "content/api/guide.md" in page
@@ -256,9 +247,9 @@ def test_an_item_from_a_file_is_read_only_here(world: World) -> None:
 
 def test_new_item_buttons_are_for_editors_only(world: World) -> None:
     world.item("launch", ["sales"])
-    editor, _ = staff(world)
+    editor, _ = staff_session(world)
     assert 'href="/content/new"' in editor.get("/content").get_data(as_text=True)
-    viewer, _ = staff(world, UserRole.VIEWER)
+    viewer, _ = staff_session(world, UserRole.VIEWER)
     assert 'href="/content/new"' not in viewer.get("/content").get_data(as_text=True)
     assert "/content/launch/edit" not in viewer.get("/content/launch").get_data(as_text=True)
     assert viewer.get("/content/new").status_code == 403
@@ -271,7 +262,7 @@ def test_new_item_buttons_are_for_editors_only(world: World) -> None:
 
 
 def test_a_video_keeps_its_fields(world: World) -> None:
-    client, _ = staff(world)
+    client, _ = staff_session(world)
     fields = form(
         client,
         kind="video",
@@ -294,14 +285,14 @@ def test_a_video_keeps_its_fields(world: World) -> None:
 
 
 def test_an_unknown_item_is_404(world: World) -> None:
-    client, _ = staff(world)
+    client, _ = staff_session(world)
     assert client.get("/content/nothing/edit").status_code == 404
 
 
 def test_a_title_with_markup_typed_in_the_form_arrives_as_text_in_every_email_part(
     world: World,
 ) -> None:
-    client, _ = staff(world)
+    client, _ = staff_session(world)
     assert client.post("/content/new", data=form(client, title=SCRIPT_TITLE)).status_code == 303
     world.series(audiences=["sales"])
     world.contact("ann@partner.example", ["sales"])

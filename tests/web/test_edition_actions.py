@@ -5,7 +5,6 @@ scheduler (the web request itself sends nothing)."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import timedelta
 
 from flask.testing import FlaskClient
@@ -14,17 +13,8 @@ from sqlalchemy import select
 from commhub.delivery.outbox import OutboxBackend
 from commhub.scheduling.due import claim_due, interrupted
 from commhub.store.models import AuditEntry, Edition, EditionState, Message, Series, UserRole
-from commhub.web import create_app
 from tests.builders import World
-from tests.web.staff import add_user, csrf_token, sign_in
-
-
-def staff(world: World, role: UserRole = UserRole.EDITOR) -> tuple[FlaskClient, str]:
-    """A client signed in with role, on an app whose clock is the world's."""
-    client = create_app(runtime=replace(world.runtime, clock=world.clock)).test_client()
-    email = add_user(world.runtime, role)
-    sign_in(client, email)
-    return client, email
+from tests.web.staff import csrf_token, staff_session
 
 
 def post(client: FlaskClient, path: str, **fields: str) -> str:
@@ -59,7 +49,7 @@ def audit(world: World) -> list[tuple[str, str, str]]:
 
 def test_an_editor_approves_a_held_edition_and_the_scheduler_takes_it_up(world: World) -> None:
     edition_id = held_edition(world)
-    client, email = staff(world)
+    client, email = staff_session(world)
     before = client.get(f"/editions/{edition_id}").get_data(as_text=True)
     assert f'action="/editions/{edition_id}/approve"' in before
     page = post(client, f"/editions/{edition_id}/approve")
@@ -76,7 +66,7 @@ def test_an_editor_approves_a_held_edition_and_the_scheduler_takes_it_up(world: 
 
 def test_a_refused_action_says_why_on_the_page_and_changes_nothing(world: World) -> None:
     edition_id = held_edition(world)
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     page = post(client, f"/editions/{edition_id}/release")
     assert re.search(r'class="error flash" role="alert">Nothing changed: edition \d+ needs', page)
     assert state_of(world, edition_id).state is EditionState.HELD
@@ -90,7 +80,7 @@ def test_pause_release_and_cancel_a_planned_edition(world: World) -> None:
         session.add(planned)
         session.flush()
         edition_id = planned.id
-    client, email = staff(world)
+    client, email = staff_session(world)
     page = post(client, f"/editions/{edition_id}/pause", next="/")
     assert "paused: it will not go out until released" in page
     assert "<h1>Overview</h1>" in page  # back where the button was
@@ -111,7 +101,7 @@ def test_send_now_makes_the_next_edition_due_and_the_scheduler_claims_it(world: 
     later = world.clock.now() + timedelta(days=10)
     with world.session() as session:
         session.add(Edition(series=session.scalar(select(Series)), planned_at=later))
-    client, email = staff(world)
+    client, email = staff_session(world)
     page = post(client, "/series/news/send-now")
     assert "is due now: the scheduler takes it up within a minute." in page
     with world.session() as session:
@@ -130,7 +120,7 @@ def test_send_now_soon_after_an_edition_asks_to_be_said_twice(world: World) -> N
     world.contact("ann@partner.example", ["sales"])
     first = world.prepare().edition.id
     world.send(first, OutboxBackend(world.runtime.settings.data_dir / "outbox"))
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     answer = client.post(
         "/series/news/send-now", data={"csrf_token": csrf_token(client, "/account")}
     )
@@ -149,9 +139,9 @@ def test_send_now_soon_after_an_edition_asks_to_be_said_twice(world: World) -> N
 
 def test_buttons_are_for_editors_a_viewer_reads_what_could_be_done(world: World) -> None:
     edition_id = held_edition(world)
-    editor, _ = staff(world)
+    editor, _ = staff_session(world)
     assert 'action="/editions/' in editor.get("/").get_data(as_text=True)
-    viewer, _ = staff(world, UserRole.VIEWER)
+    viewer, _ = staff_session(world, UserRole.VIEWER)
     dashboard = viewer.get("/").get_data(as_text=True)
     assert "approve it" in dashboard
     assert 'action="/editions/' not in dashboard
@@ -164,7 +154,7 @@ def test_buttons_are_for_editors_a_viewer_reads_what_could_be_done(world: World)
 
 def test_a_reviewer_rejects_a_held_edition_with_a_comment(world: World) -> None:
     edition_id = held_edition(world)
-    client, email = staff(world)
+    client, email = staff_session(world)
     refused = post(client, f"/editions/{edition_id}/reject", comment="  ")
     assert "Nothing changed: reject:comment: say what needs to change." in refused
     page = post(client, f"/editions/{edition_id}/reject", comment="The price is wrong", next="/")

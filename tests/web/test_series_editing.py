@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -21,19 +20,10 @@ from commhub.scheduling.series_editing import (
     series_mapping,
 )
 from commhub.store.models import AuditEntry, Edition, EditionState, Series, Shift, UserRole
-from commhub.web import create_app
 from tests.builders import NOW, World
-from tests.web.staff import add_user, csrf_token, sign_in
+from tests.web.staff import csrf_token, staff_session
 
 AUDIENCES = {"sales", "technical", "executive", "marketing", "development"}
-
-
-def staff(world: World, role: UserRole = UserRole.EDITOR) -> tuple[FlaskClient, str]:
-    """A client signed in with role, on an app whose clock is the world's."""
-    client = create_app(runtime=replace(world.runtime, clock=world.clock)).test_client()
-    email = add_user(world.runtime, role)
-    sign_in(client, email)
-    return client, email
 
 
 def good_form(**changes: str | list[str]) -> dict[str, str | list[str]]:
@@ -111,7 +101,7 @@ def planned(world: World, slug: str) -> list[Edition]:
 
 
 def test_an_editor_creates_a_series_planned_at_once_and_logged(world: World) -> None:
-    client, email = staff(world)
+    client, email = staff_session(world)
     page = client.get("/series/new").get_data(as_text=True)
     for control in ("name", "slug", "cadence", "timezone", "holiday_country", "company_days"):
         assert f'name="{control}"' in page
@@ -144,7 +134,7 @@ def test_an_editor_creates_a_series_planned_at_once_and_logged(world: World) -> 
 
 
 def test_a_bad_cadence_is_shown_beside_its_field_and_nothing_is_saved(world: World) -> None:
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     status, page = submit(client, "/series/new", good_form(cadence="monthly on day 32 at 09:00"))
     assert status == 400
     assert "a day of the month is 1 to 31" in field_error(page, "cadence")
@@ -157,7 +147,7 @@ def test_a_bad_cadence_is_shown_beside_its_field_and_nothing_is_saved(world: Wor
 
 
 def test_every_problem_is_beside_its_own_field(world: World) -> None:
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     form = good_form(
         slug="Bad Slug",
         timezone="Mars/Olympus",
@@ -186,7 +176,7 @@ def test_every_problem_is_beside_its_own_field(world: World) -> None:
 
 def test_a_new_series_cannot_take_a_page_name_or_a_slug_in_use(world: World) -> None:
     world.series("news")
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     status, page = submit(client, "/series/new", good_form(slug="dates"))
     assert status == 400
     assert "the name of a page" in field_error(page, "slug")
@@ -200,7 +190,7 @@ def test_a_new_series_cannot_take_a_page_name_or_a_slug_in_use(world: World) -> 
 
 
 def test_an_editor_changes_a_series_and_its_editions_are_planned_again(world: World) -> None:
-    client, email = staff(world)
+    client, email = staff_session(world)
     assert submit(client, "/series/new", good_form())[0] == 303
     page = client.get("/series/pulse/edit").get_data(as_text=True)
     assert 'value="monthly on the first tuesday at 09:00"' in page
@@ -225,7 +215,7 @@ def test_an_editor_changes_a_series_and_its_editions_are_planned_again(world: Wo
 
 
 def test_show_the_dates_rerenders_without_saving(world: World) -> None:
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     form = good_form(cadence="monthly on day 15 at 10:00", action="dates", shift="none")
     form.update(holiday_country="", company_days="", start="")
     status, page = submit(client, "/series/new", form)
@@ -242,7 +232,7 @@ def test_show_the_dates_rerenders_without_saving(world: World) -> None:
 
 def test_the_form_shows_the_next_dates_of_what_it_holds(world: World) -> None:
     world.series("news", shift=Shift.NEXT, holiday_country="GB-ENG")
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     page = client.get("/series/news/edit").get_data(as_text=True)
     # Monthly on day 1 at 09:00; 1 January 2027 is a holiday in England: the 4th instead.
     assert "1 Dec 2026, 09:00 GMT" in page
@@ -250,7 +240,7 @@ def test_the_form_shows_the_next_dates_of_what_it_holds(world: World) -> None:
 
 
 def test_the_dates_endpoint_answers_for_a_cadence_zone_and_shift(world: World) -> None:
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     assert client.get("/series/dates").status_code == 200
     answer = client.get(
         "/series/dates",
@@ -276,7 +266,7 @@ def test_the_dates_endpoint_answers_for_a_cadence_zone_and_shift(world: World) -
 
 
 def test_the_yaml_export_applies_back_to_the_same_series(world: World, tmp_path: Path) -> None:
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     assert submit(client, "/series/new", good_form())[0] == 303
     answer = client.get("/series/pulse/edit?format=yaml")
     assert answer.status_code == 200
@@ -314,7 +304,7 @@ def test_the_form_and_a_file_are_read_alike() -> None:
 
 def test_a_viewer_is_refused_and_nothing_changes(world: World) -> None:
     world.series("news")
-    client, _email = staff(world, UserRole.VIEWER)
+    client, _email = staff_session(world, UserRole.VIEWER)
     assert client.get("/series/new").status_code == 403
     assert client.get("/series/news/edit").status_code == 403
     assert client.get("/series/news/edit?format=yaml").status_code == 403
@@ -335,7 +325,7 @@ def test_a_viewer_is_refused_and_nothing_changes(world: World) -> None:
 
 def test_editors_find_the_buttons_and_markup_typed_is_shown_as_text(world: World) -> None:
     world.series("news")
-    client, _email = staff(world)
+    client, _email = staff_session(world)
     assert 'href="/series/new"' in client.get("/series").get_data(as_text=True)
     assert 'href="/series/news/edit"' in client.get("/series/news").get_data(as_text=True)
     status, page = submit(

@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from commhub.errors import Conflict, InvalidInput, Problem
@@ -133,14 +133,22 @@ def change_user(
 
 
 def _other_active_admins(session: Session, user: User) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(User.role == UserRole.ADMIN, User.is_active.is_(True), User.id != user.id)
-        )
-        or 0
+    """Active admins other than user, their rows locked until the transaction ends.
+
+    Every active admin's row is locked, user's too, before any is counted: two admins
+    demoting each other at once would otherwise each count the other and leave none. Under
+    READ COMMITTED the second transaction waits on the first's lock, then re-reads the rows
+    it waited for and no longer finds an admin the first took away. The rows go in id order,
+    so that two such transactions lock in the same order and cannot deadlock. SQLAlchemy
+    leaves FOR UPDATE out on SQLite, which allows one writer at a time: the race this closes
+    is PostgreSQL's."""
+    admins = session.scalars(
+        select(User.id)
+        .where(User.role == UserRole.ADMIN, User.is_active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
     )
+    return sum(1 for admin_id in admins if admin_id != user.id)
 
 
 def user_history(session: Session, user: User, limit: int = 20) -> list[AuditEntry]:

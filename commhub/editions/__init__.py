@@ -32,10 +32,12 @@ from commhub.editions.lifecycle import (
     next_steps,
     pause_edition,
     prepare_resend_unknown,
+    progress_note,
     recent_edition,
     reject_edition,
     release_edition,
     start_edition,
+    steps_for_state,
     under_way,
 )
 from commhub.editions.message_store import (
@@ -87,6 +89,7 @@ __all__ = [
     "prepare_edition",
     "prepare_resend_unknown",
     "preview_edition",
+    "progress_note",
     "recent_edition",
     "record_updates",
     "reject_edition",
@@ -96,5 +99,6 @@ __all__ = [
     "start_edition",
     "started_editions",
     "status_counts",
+    "steps_for_state",
     "under_way",
 ]

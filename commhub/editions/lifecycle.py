@@ -172,34 +172,59 @@ def get_edition(session: Session, edition_id: int) -> Edition:
 
 def next_steps(edition: Edition) -> tuple[NextStep, ...]:
     """What a person can do next with an edition (nothing, once it is over)."""
-    match edition.state:
-        case EditionState.HELD if awaiting_decision(edition):
-            actions: tuple[Action, ...] = (Action.PREVIEW, Action.APPROVE)
-        case EditionState.HELD | EditionState.PAUSED:
-            actions = (Action.RELEASE,)
-        case EditionState.SENDING:
-            actions = (Action.RESUME,)
-        case _:
-            actions = ()
+    actions = _next_actions(edition.state, edition.state_reason)
     return tuple(NextStep(action, edition.id, edition.series.slug) for action in actions)
 
 
 def actions_for(edition: Edition) -> tuple[NextStep, ...]:
     """Everything a person can do with an edition now: its next steps, then pausing and
     cancelling where its state allows them."""
+    return steps_for_state(edition.id, edition.series.slug, edition.state, edition.state_reason)
+
+
+def steps_for_state(
+    edition_id: int, series_slug: str, state: EditionState, reason: str | None
+) -> tuple[NextStep, ...]:
+    """actions_for from an edition's columns alone: for lists (the calendar) that read
+    columns, not rows."""
     extra = []
-    if edition.state in (EditionState.PLANNED, EditionState.SENDING):
+    if state in (EditionState.PLANNED, EditionState.SENDING):
         extra.append(Action.PAUSE)
-    if edition.state in (*ACTIVE_STATES, EditionState.PLANNED):
+    if state in (*ACTIVE_STATES, EditionState.PLANNED):
         extra.append(Action.CANCEL)
-    series = edition.series.slug
-    return next_steps(edition) + tuple(NextStep(a, edition.id, series) for a in extra)
+    actions = (*_next_actions(state, reason), *extra)
+    return tuple(NextStep(action, edition_id, series_slug) for action in actions)
+
+
+def _next_actions(state: EditionState, reason: str | None) -> tuple[Action, ...]:
+    match state:
+        case EditionState.HELD if _awaiting(state, reason):
+            return (Action.PREVIEW, Action.APPROVE)
+        case EditionState.HELD | EditionState.PAUSED:
+            return (Action.RELEASE,)
+        case EditionState.SENDING:
+            return (Action.RESUME,)
+        case _:
+            return ()
 
 
 def describe_state(edition: Edition) -> str:
     """An edition's state, with its reason when it has one: "held (awaiting approval)"."""
     reason = f" ({edition.state_reason})" if edition.state_reason else ""
     return f"{edition.state.value}{reason}"
+
+
+def progress_note(edition: Edition, now: datetime) -> str | None:
+    """Words for an edition that is moving now (None when it waits for a date or a person,
+    or is over): what a page that follows its progress shows."""
+    if edition.state is EditionState.PLANNED and edition.due_at <= now:
+        return "due now: a scheduler starts it within a minute"
+    if edition.state is not EditionState.SENDING:
+        return None
+    expires = edition.lease_expires_at
+    if edition.lease_owner is None or (expires is not None and expires <= now):
+        return "waiting for a scheduler to take it up, within a minute"
+    return "sending"
 
 
 def approve_edition(
@@ -232,8 +257,12 @@ def approve_edition(
 
 def awaiting_decision(edition: Edition) -> bool:
     """Held for approval: not yet reviewed, or sent back by a reviewer."""
-    reason = edition.state_reason or ""
-    return edition.state is EditionState.HELD and (
+    return _awaiting(edition.state, edition.state_reason)
+
+
+def _awaiting(state: EditionState, reason: str | None) -> bool:
+    reason = reason or ""
+    return state is EditionState.HELD and (
         reason == AWAITING_APPROVAL or reason.startswith(REJECTED)
     )
 

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from commhub.actions import NextStep
+from commhub.editions import steps_for_state
 from commhub.scheduling.agenda import RecipientCounter, series_audience_slugs
 from commhub.scheduling.cadence import next_occurrences, zone_named
 from commhub.scheduling.planning import schedule_of
@@ -40,6 +42,11 @@ class MonthEntry:
     state: EditionState
     state_reason: str | None
     expected_recipients: int | None = None  # None: not counted
+
+    @property
+    def steps(self) -> tuple[NextStep, ...]:
+        """What can be done with the edition now, as on its own page."""
+        return steps_for_state(self.edition_id, self.series_slug, self.state, self.state_reason)
 
 
 def parse_month(text: str | None, today: date) -> date:

@@ -57,6 +57,9 @@ from commhub.scheduling.cadence import BusinessDays, CadenceError, parse_cadence
 from commhub.store import Audience, AuditAction, Channel, Series, Shift, record_action
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+# Paths under /series/ that are pages, not series: a series with such a slug could not be
+# reached at /series/<slug>. Refused here, so a file and the web form refuse them alike.
+RESERVED_SLUGS = frozenset({"new", "dates"})
 REQUIRED = ("slug", "name", "channel", "audiences", "cadence", "timezone", "subject", "from")
 OPTIONAL = (
     "max_items", "template", "reply_to", "partner_filter", "requires_approval",
@@ -285,6 +288,10 @@ class SeriesEntryReader:
         slug = self.text("slug") or ""
         if not SLUG_PATTERN.match(slug):
             self.problem("slug", f'"{excerpt(slug)}" is not a slug (lowercase a-z, 0-9 and -)')
+        elif slug in RESERVED_SLUGS:
+            self.problem(
+                "slug", f'"{slug}" is the name of a page (/series/{slug}): pick another slug'
+            )
         return slug
 
     def channel(self) -> Channel | None:

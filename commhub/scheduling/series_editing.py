@@ -35,6 +35,7 @@ from commhub.scheduling.planning import PlanReport, plan_editions, series_ids_of
 from commhub.scheduling.series import (
     DEFAULT_GRACE,
     PARTNER_FILTER_KEYS,
+    RESERVED_SLUGS,
     SeriesDefinition,
     SeriesEntryReader,
     apply_series,
@@ -43,9 +44,6 @@ from commhub.scheduling.series import (
 from commhub.store import Channel, Series, Shift
 
 SOURCE = "form"
-# Paths under /series/ that are pages, not series: a series with such a slug could not be
-# reached at /series/<slug>.
-RESERVED_SLUGS = frozenset({"new", "dates"})
 DEFAULT_SUBJECT = "{{ series.name }}, {{ edition.date_label }}"
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")
 _NAME_SEPARATORS = re.compile(r"[,;\n]+")  # names may hold spaces: "North America"
@@ -162,25 +160,35 @@ def read_series_form(
     has_template: Callable[[str], bool],
     editing: str | None = None,
 ) -> tuple[SeriesDefinition | None, list[Problem]]:
-    """A form's series, read as `series apply` reads it. A new series may not take a slug in
-    use (saving would change that series instead) or the name of a page; an edited one
-    keeps the slug it has."""
+    """A form's series, read as `series apply` reads it, so the name of a page is refused
+    as a file refuses it. A new series may not take a slug in use (saving would change that
+    series instead); an edited one keeps the slug it has."""
     if editing is not None:
         fields.slug = editing
     definition, problems = definition_from_form(
         series_mapping(fields), known_audiences(session), has_template
     )
+    if fields.all_audiences and fields.audiences:
+        # Ticking some audiences under a ticked "every audience" would be silently ignored.
+        problems.append(
+            Problem(
+                SOURCE,
+                "“every audience” is ticked, and so are some audiences: untick one or the other",
+                "audiences",
+            )
+        )
     slug = fields.slug.strip()
-    if editing is None and slug:
-        if slug in RESERVED_SLUGS:
-            problems.append(
-                Problem(SOURCE, f'"{slug}" is the name of a page: pick another', "slug")
-            )
-        elif session.scalar(select(Series.id).where(Series.slug == slug)) is not None:
-            problems.append(
-                Problem(SOURCE, f'a series "{slug}" exists already: edit it instead', "slug")
-            )
+    # A page's name is refused by the reader itself, as `series apply` refuses it: one
+    # problem about the slug is enough.
+    if editing is None and slug and slug not in RESERVED_SLUGS and _taken(session, slug):
+        problems.append(
+            Problem(SOURCE, f'a series "{slug}" exists already: edit it instead', "slug")
+        )
     return (definition if not problems else None), problems
+
+
+def _taken(session: Session, slug: str) -> bool:
+    return session.scalar(select(Series.id).where(Series.slug == slug)) is not None
 
 
 def save_series(

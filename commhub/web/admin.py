@@ -3,15 +3,20 @@ role and whether they may sign in, a password reset; the effective settings (eve
 masked).
 
 An admin never chooses a password for someone else: a new user and a reset get a random
-temporary one, shown once on the page that answers the POST (never flashed, stored or
-logged), which the user must replace at their next sign-in. Every change goes through the
-same domain functions as `commhub users`, which end the user's sessions and write the audit
-log.
+temporary one, shown once (never flashed, stored in the database or logged), which the user
+must replace at their next sign-in. The POST redirects to the user's page, which shows the
+password on its first GET alone: refreshing it neither posts again (a reset would make yet
+another password, silently voiding one already handed over) nor shows the password again.
+Every change goes through the same domain functions as `commhub users`, which end the user's
+sessions and write the audit log.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from typing import TypedDict
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as browser_session  # not the database's: that is db_session()
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectField
@@ -44,6 +49,18 @@ ROLE_CHOICES = [
 ACTIVE, DISABLED = "active", "disabled"
 # The page holding a temporary password: kept by no cache, sent to no other site.
 NOT_KEPT = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Where a temporary password waits, in Flask's session, between the POST that made it and
+# the GET that shows it. The session is a cookie signed (not encrypted) in the admin's own
+# browser: it carries a password the admin is about to be shown anyway, over the same
+# connection, for one redirect; the GET that shows it takes it out again (signing out
+# clears it too, should that GET never come).
+_PENDING_PASSWORD = "_admin_temporary_password"  # noqa: S105 # a key, not a password
+
+
+class PendingPassword(TypedDict):
+    user_id: int
+    password: str
+    created: bool
 
 
 class NewUserForm(FlaskForm):  # type: ignore[misc] # Flask-WTF ships no type hints
@@ -98,7 +115,7 @@ def new_user() -> ResponseReturnValue:
             errors["email"] = ["A user with this address exists already."]
         else:
             session.commit()
-            return _temporary_password_page(user, password, created=True)
+            return _show_once(user, password, created=True)
     errors = _merge(form.errors, errors)
     page = render_template("admin/new_user.html", form=form, errors=errors)
     return page, 400 if errors else 200
@@ -109,6 +126,9 @@ def new_user() -> ResponseReturnValue:
 def user(user_id: int) -> ResponseReturnValue:
     session = db_session()
     shown = session.get(User, user_id) or abort(404)
+    pending = _pending_password(user_id) if request.method == "GET" else None
+    if pending is not None:
+        return _temporary_password_page(shown, pending["password"], pending["created"])
     status = ACTIVE if shown.is_active else DISABLED
     form = UserForm(data={"role": shown.role.value, "status": status})
     errors: dict[str, list[str]] = {}
@@ -157,13 +177,35 @@ def reset_password(user_id: int) -> ResponseReturnValue:
         flash(f"Password not reset: {refused}.", "error")
         return redirect(url_for("admin.user", user_id=user_id), 303)
     session.commit()
-    return _temporary_password_page(shown, password, created=False)
+    return _show_once(shown, password, created=False)
 
 
 @blueprint.get("/settings")
 @roles_required(UserRole.ADMIN)
 def settings() -> ResponseReturnValue:
     return render_template("admin/settings.html", settings=shown_settings(runtime().settings))
+
+
+def _show_once(user: User, password: str, created: bool) -> ResponseReturnValue:
+    """After the commit: keep the password for the next request alone and send the browser
+    to the user's page, which shows it (POST-redirect-GET)."""
+    browser_session[_PENDING_PASSWORD] = PendingPassword(
+        user_id=user.id, password=password, created=created
+    )
+    return redirect(url_for("admin.user", user_id=user.id), 303)
+
+
+def _pending_password(user_id: int) -> PendingPassword | None:
+    """The password waiting to be shown on this user's page, taken out so that no later
+    request finds it. One waiting for another user stays for its own redirect."""
+    pending = browser_session.get(_PENDING_PASSWORD)
+    if not isinstance(pending, dict) or pending.get("user_id") != user_id:
+        return None
+    browser_session.pop(_PENDING_PASSWORD)
+    password, created = pending.get("password"), pending.get("created")
+    if not isinstance(password, str) or not isinstance(created, bool):
+        return None
+    return PendingPassword(user_id=user_id, password=password, created=created)
 
 
 def _temporary_password_page(user: User, password: str, created: bool) -> ResponseReturnValue:

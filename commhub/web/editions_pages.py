@@ -13,18 +13,20 @@ from commhub.editions import (
     edition_times,
     engagement_of,
     get_edition,
+    progress_note,
     started_editions,
 )
 from commhub.store import MessageStatus
 from commhub.web.auth import staff_only
 from commhub.web.outbox import outbox_dir
 from commhub.web.paging import Pager
-from commhub.web.runtime import db_session
+from commhub.web.runtime import db_session, runtime
 
 blueprint = Blueprint("editions_pages", __name__)
 staff_only(blueprint)
 
 LISTED = 50  # failed and in-doubt messages shown on an edition's page
+REFRESH_SECONDS = 3  # how often live.js fetches the page of an edition that is moving
 
 
 @blueprint.get("/editions")
@@ -43,6 +45,7 @@ def detail(edition_id: int) -> ResponseReturnValue:
     session = db_session()
     times = edition_times(session, edition_id)
     found = edition_detail(session, edition_id)
+    edition = get_edition(session, edition_id)
     outbox = outbox_dir()
     shown = [*found.failed[:LISTED], *found.unknown[:LISTED]]
     in_outbox = {mid for mid, _email, _error in shown if has_message(outbox, edition_id, mid)}
@@ -52,7 +55,9 @@ def detail(edition_id: int) -> ResponseReturnValue:
         s=found.summary,
         times=times,
         engagement=engagement_of(session, [edition_id]).get(edition_id),
-        actions=actions_for(get_edition(session, edition_id)),
+        actions=actions_for(edition),
+        progress=progress_note(edition, runtime().clock.now()),
+        refresh_seconds=REFRESH_SECONDS,
         statuses=list(MessageStatus),
         in_outbox=in_outbox,
         outbox_count=count_outbox(outbox, edition_id),

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from commhub.delivery.outbox import OutboxBackend
+from commhub.editions import CLAIM_SECONDS
 from commhub.scheduling.due import claim_due, interrupted
 from commhub.store.models import AuditEntry, Edition, EditionState, Message, Series, UserRole
 from tests.builders import World
@@ -169,3 +170,58 @@ def test_a_reviewer_rejects_a_held_edition_with_a_comment(world: World) -> None:
     assert f"held edition {edition_id}" in preview  # still previewed as the held one
     post(client, f"/editions/{edition_id}/approve")
     assert state_of(world, edition_id).state is EditionState.SENDING
+
+
+def _planned_in(world: World, days: int) -> int:
+    with world.session() as session:
+        series = session.scalar(select(Series))
+        planned = Edition(series=series, planned_at=world.clock.now() + timedelta(days=days))
+        session.add(planned)
+        session.flush()
+        return planned.id
+
+
+def test_the_calendar_list_has_the_buttons_and_comes_back_to_itself(world: World) -> None:
+    world.series(audiences=["sales"])
+    edition_id = _planned_in(world, 3)
+    month = (world.clock.now() + timedelta(days=3)).strftime("%Y-%m")
+    listed = f"/calendar?month={month}&view=list"
+    editor, _ = staff_session(world)
+    page = editor.get(listed).get_data(as_text=True)
+    assert f'action="/editions/{edition_id}/pause"' in page
+    assert f'action="/editions/{edition_id}/cancel"' in page
+    page = post(editor, f"/editions/{edition_id}/pause", next=listed)
+    assert "<h1>Calendar</h1>" in page
+    assert f"Edition {edition_id} paused" in page
+    assert f'action="/editions/{edition_id}/release"' in page  # its next step, in its row
+    viewer, _ = staff_session(world, UserRole.VIEWER)
+    read_only = viewer.get(listed).get_data(as_text=True)
+    assert 'action="/editions/' not in read_only
+    assert "What you can do" not in read_only
+
+
+def test_an_edition_on_its_way_is_followed_and_one_waiting_is_not(world: World) -> None:
+    world.series(audiences=["sales"])
+    world.item("launch", ["sales"])
+    world.contact("ann@partner.example", ["sales"])
+    edition_id = _planned_in(world, 3)
+    client, _ = staff_session(world)
+
+    def shown() -> str:
+        return client.get(f"/editions/{edition_id}").get_data(as_text=True)
+
+    assert "data-refresh-seconds" not in shown()  # waits for its date: nothing moves
+    post(client, "/series/news/send-now")
+    page = shown()
+    assert "data-refresh-seconds" in page
+    assert "due now: a scheduler starts it within a minute" in page
+    assert "live.js" in page
+    with world.session() as session:
+        assert claim_due(session, world.clock.now(), "test-owner").claimed == [edition_id]
+    assert ": sending." in shown()
+    world.clock.current += timedelta(seconds=CLAIM_SECONDS + 1)  # its claimer went quiet
+    assert "waiting for a scheduler to take it up" in shown()
+    world.send(edition_id, OutboxBackend(world.runtime.settings.data_dir / "outbox"))
+    page = shown()
+    assert "data-refresh-seconds" not in page  # over: the page stops following it
+    assert "sent" in page

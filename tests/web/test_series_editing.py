@@ -349,3 +349,20 @@ def _fields(form: dict[str, str | list[str]]) -> dict[str, object]:
         else:
             values[name] = str(form.get(name, ""))
     return values
+
+
+def test_every_audience_and_some_audiences_ticked_is_a_question_not_a_guess(
+    world: World,
+) -> None:
+    """The new form starts with "every audience" ticked; ticking some audiences as well
+    would have them ignored, so the form asks instead of saving either."""
+    client, _email = staff_session(world)
+    status, page = submit(client, "/series/new", good_form(all_audiences="y"))
+    assert status == 400
+    assert "untick one or the other" in field_error(page, "audiences")
+    assert series_row(world, "pulse") is None
+    status, _page = submit(client, "/series/new", good_form(all_audiences="y", audiences=[]))
+    assert status == 303
+    series = series_row(world, "pulse")
+    assert series is not None
+    assert series.all_audiences

@@ -34,6 +34,17 @@ def post(client: FlaskClient, path: str, **fields: str) -> tuple[int, str]:
     return answer.status_code, answer.get_data(as_text=True)
 
 
+def post_and_follow(client: FlaskClient, path: str, **fields: str) -> tuple[int, str]:
+    """Post, then follow the 303 as a browser does; the page it lands on."""
+    answer = client.post(
+        path,
+        data={"csrf_token": csrf_token(client, "/account"), **fields},
+        follow_redirects=True,
+    )
+    assert [step.status_code for step in answer.history] == [303]
+    return answer.status_code, answer.get_data(as_text=True)
+
+
 def stored(runtime: Runtime, email: str) -> User:
     with session_scope(runtime.sessions) as session:
         user = find_user(session, email)
@@ -63,7 +74,7 @@ def temporary_password(page: str) -> str:
 
 def create(admin: FlaskClient, email: str, role: str = "editor") -> str:
     """Create a user through the form; the temporary password the page shows."""
-    status, page = post(admin, "/users/new", email=email, role=role)
+    status, page = post_and_follow(admin, "/users/new", email=email, role=role)
     assert status == 200, page
     return temporary_password(page)
 
@@ -79,6 +90,7 @@ def test_an_admin_creates_a_user_and_sees_the_temporary_password_once(runtime: R
         "/users/new",
         data={"csrf_token": csrf_token(admin, "/users/new"), "email": "Eve@Partner.example",
               "role": "editor"},
+        follow_redirects=True,
     )  # fmt: skip
     page = answer.get_data(as_text=True)
     password = temporary_password(page)
@@ -282,7 +294,7 @@ def test_a_password_reset_shows_a_new_temporary_password_and_ends_the_sessions(
     user_id = stored(runtime, "editor@vendor.example").id
     page = admin.get(f"/users/{user_id}").get_data(as_text=True)
     assert f'action="/users/{user_id}/reset-password"' in page
-    status, shown = post(admin, f"/users/{user_id}/reset-password")
+    status, shown = post_and_follow(admin, f"/users/{user_id}/reset-password")
     assert status == 200
     password = temporary_password(shown)
     assert "Password reset: editor@vendor.example" in shown
@@ -299,6 +311,66 @@ def test_a_password_reset_shows_a_new_temporary_password_and_ends_the_sessions(
         "editor@vendor.example: password reset: a temporary one, to change at sign-in",
     ) in entries
     assert not any(password in field for entry in entries for field in entry)
+
+
+def test_refreshing_the_new_users_page_neither_creates_again_nor_shows_the_password(
+    runtime: Runtime,
+) -> None:
+    admin = client_as(runtime, UserRole.ADMIN)
+    answer = admin.post(
+        "/users/new",
+        data={"csrf_token": csrf_token(admin, "/users/new"), "email": "eve@partner.example",
+              "role": "viewer"},
+    )  # fmt: skip
+    user = stored(runtime, "eve@partner.example")
+    assert (answer.status_code, answer.headers["Location"]) == (303, f"/users/{user.id}")
+    assert '<code class="secret"' not in answer.get_data(as_text=True)
+    before = user_count(runtime), len(audit(runtime))
+    redirected = admin.get(f"/users/{user.id}")
+    page = redirected.get_data(as_text=True)
+    password = temporary_password(page)
+    assert "New user: eve@partner.example" in page
+    assert redirected.headers["Cache-Control"] == "no-store"
+    with admin.session_transaction() as kept:
+        assert not any(password in str(value) for value in kept.values())
+    refreshed = admin.get(f"/users/{user.id}").get_data(as_text=True)
+    assert password not in refreshed
+    assert "was shown once" in refreshed
+    assert f'action="/users/{user.id}/reset-password"' in refreshed  # how to get another
+    assert (user_count(runtime), len(audit(runtime))) == before
+    eve = create_app(runtime=runtime).test_client()
+    assert sign_in(eve, "eve@partner.example", password) == 302
+
+
+def test_refreshing_after_a_reset_makes_no_new_password_and_shows_none(
+    runtime: Runtime,
+) -> None:
+    admin = client_as(runtime, UserRole.ADMIN)
+    editor = stored(runtime, add_user(runtime, UserRole.EDITOR))
+    viewer = stored(runtime, add_user(runtime, UserRole.VIEWER))
+    answer = admin.post(
+        f"/users/{editor.id}/reset-password", data={"csrf_token": csrf_token(admin, "/account")}
+    )
+    assert (answer.status_code, answer.headers["Location"]) == (303, f"/users/{editor.id}")
+    reset = stored(runtime, "editor@vendor.example")
+    # Another user's page, in another tab, neither shows nor uses up the waiting password.
+    assert '<code class="secret"' not in admin.get(f"/users/{viewer.id}").text
+    shown = admin.get(f"/users/{editor.id}")
+    password = temporary_password(shown.get_data(as_text=True))
+    assert "Password reset: editor@vendor.example" in shown.text
+    assert shown.headers["Cache-Control"] == "no-store"
+    refreshed = admin.get(f"/users/{editor.id}").get_data(as_text=True)
+    assert password not in refreshed
+    assert '<code class="secret"' not in refreshed
+    assert "was shown once" in refreshed
+    after = stored(runtime, "editor@vendor.example")
+    assert (after.password_hash, after.session_generation) == (
+        reset.password_hash,
+        reset.session_generation,
+    )
+    resets = [summary for *_, summary in audit(runtime) if "password reset" in summary]
+    assert len(resets) == 1
+    assert sign_in(create_app(runtime=runtime).test_client(), editor.email, password) == 302
 
 
 def test_an_admin_resets_their_own_password_on_their_account_page(runtime: Runtime) -> None:

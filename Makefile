@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python benchmarks/contacts_import.py
 	$(BIN)/python benchmarks/send.py
 	$(BIN)/python benchmarks/pages.py
+	$(BIN)/python benchmarks/feeds.py
 
 graph: install
 	$(BIN)/python -m tests.package_graph

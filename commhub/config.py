@@ -80,6 +80,12 @@ class Settings:
         default=300, metadata=_env("COMMHUB_SENDGRID_WEBHOOK_WINDOW")
     )
 
+    # Feed sources: whether they may be fetched from private networks on purpose (loopback,
+    # RFC 1918, link-local...; off by default: typed-in URLs are a way into the network),
+    # and the most one fetch may read.
+    feeds_allow_private: bool = field(default=False, metadata=_env("COMMHUB_FEEDS_ALLOW_PRIVATE"))
+    feeds_max_bytes: int = field(default=5_000_000, metadata=_env("COMMHUB_FEEDS_MAX_BYTES"))
+
     @property
     def secret_key(self) -> str:
         """The key that signs new tokens."""
@@ -149,7 +155,32 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         heat_map_green=_share(env, "COMMHUB_HEAT_MAP_GREEN", 0.5),
         heat_map_amber=_amber(env),
         rate_limit_storage=_rate_limit_storage(env.get("COMMHUB_RATE_LIMIT_STORAGE", "").strip()),
+        feeds_allow_private=_flag(env, "COMMHUB_FEEDS_ALLOW_PRIVATE"),
+        feeds_max_bytes=_bytes(env, "COMMHUB_FEEDS_MAX_BYTES", 5_000_000),
     )
+
+
+_YES = ("1", "true", "yes")
+_NO = ("0", "false", "no")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """Yes or no, said plainly: anything else is a mistake worth stopping for."""
+    raw = env.get(name, "").strip().lower()
+    if raw in _YES:
+        return True
+    if raw in _NO or not raw:
+        return False
+    raise SettingsError(name, f"not one of {', '.join(_YES + _NO)}: {raw!r}")
+
+
+def _bytes(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip().replace("_", "")
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1_000 <= int(raw) <= 1_000_000_000:
+        raise SettingsError(name, f"not a number of bytes from 1000 to 1000000000: {raw!r}")
+    return int(raw)
 
 
 def _amber(env: Mapping[str, str]) -> float:

@@ -9,6 +9,9 @@
     │   ├── SeriesError        a series file (series.yml)
     │   └── TemplateError      a message template, or a compiled message missing its footer
     ├── DeliveryError          a delivery back end cannot send at all (credentials, refusal)
+    ├── UnsafeAddress          a URL or address the outbound guard will not connect to
+    ├── FetchFailed            an outbound fetch that did not end in 2xx or 304, and why
+    ├── NotAFeed               fetched bytes that are no feed commhub reads
     └── Refused                a request refused, with what a person can do next
         ├── DatabaseNotReady   the schema is missing or older than the code (next: init)
         ├── NotFound           a named object does not exist

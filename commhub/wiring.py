@@ -14,6 +14,7 @@ from commhub.delivery import DeliveryBackend
 from commhub.delivery.outbox import OutboxBackend
 from commhub.delivery.sendgrid import SendGridBackend
 from commhub.delivery.smtp import SmtpBackend
+from commhub.outbound import FetchPolicy
 from commhub.render import Renderer, Tokens, message_tokens
 from commhub.resources import templates_dir
 from commhub.store import make_engine, make_session_factory
@@ -67,3 +68,10 @@ def build_message_copies(settings: Settings) -> OutboxBackend:
 def build_renderer() -> Renderer:
     """The renderer for the project's message templates."""
     return Renderer(templates_dir())
+
+
+def build_fetch_policy(settings: Settings) -> FetchPolicy:
+    """How feed sources (and, later, every URL from content or users) are fetched."""
+    return FetchPolicy(
+        max_bytes=settings.feeds_max_bytes, allow_private=settings.feeds_allow_private
+    )

@@ -98,6 +98,8 @@ def _as_dict(item: ContentItem) -> dict[str, object]:
         "summary": item.summary,
         "url": item.url,
         "video_url": item.video_url,
+        "thumbnail": item.thumbnail_url,
+        "duration": item.duration_seconds,
         "source": item.source.value,
         "source_ref": item.source_ref,
     }

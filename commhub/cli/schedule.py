@@ -11,6 +11,7 @@ import click
 
 from commhub.bootstrap import require_current_schema
 from commhub.cli.context import AppContext, pass_app
+from commhub.feeds import SourceFetcher
 from commhub.render import calendar_tokens
 from commhub.scheduling import (
     SWEEP_SECONDS,
@@ -24,7 +25,7 @@ from commhub.scheduling import (
     plan_editions,
     revoke_feed,
 )
-from commhub.wiring import build_delivery_backend
+from commhub.wiring import build_delivery_backend, build_fetch_policy
 
 
 @click.group(invoke_without_command=True)
@@ -132,7 +133,8 @@ def build_scheduler(
         runtime.sessions, lambda: build_delivery_backend(app.settings), app.settings,
         app.renderer, runtime.clock, workers,
     )  # fmt: skip
-    return Scheduler(runner, runtime.sessions, runtime.clock, sweep_seconds, blocking)
+    feeds = SourceFetcher(runtime.sessions, runtime.clock, build_fetch_policy(app.settings))
+    return Scheduler(runner, runtime.sessions, runtime.clock, sweep_seconds, blocking, feeds)
 
 
 @click.command("scheduler")

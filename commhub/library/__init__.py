@@ -24,7 +24,9 @@ from commhub.library.catalogue import (
 )
 from commhub.library.changes import ChangeReport
 from commhub.library.editing import (
+    PAGE_SUFFIXES,
     ItemFields,
+    derive_slug,
     editable,
     export_item,
     fields_of,
@@ -32,8 +34,10 @@ from commhub.library.editing import (
     preview_html,
     read_only_reason,
     save_item,
+    set_item_status,
 )
 from commhub.library.library import count_content_files, import_library, list_content
+from commhub.library.markdown import sanitise_html
 from commhub.library.overview import library_overview
 from commhub.library.yaml_reader import (
     InputProblem,
@@ -44,6 +48,7 @@ from commhub.library.yaml_reader import (
 )
 
 __all__ = [
+    "PAGE_SUFFIXES",
     "ChangeReport",
     "ContentFilter",
     "InputProblem",
@@ -56,6 +61,7 @@ __all__ = [
     "count_content_files",
     "count_item_sendings",
     "demote_headings",
+    "derive_slug",
     "editable",
     "excerpt",
     "export_item",
@@ -72,7 +78,9 @@ __all__ = [
     "read_limited_text",
     "read_only_reason",
     "read_yaml",
+    "sanitise_html",
     "save_item",
     "search_content",
+    "set_item_status",
     "sync_audiences",
 ]

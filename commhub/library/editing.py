@@ -42,8 +42,10 @@ MAX_SLUG = 200  # the database's column: a longer slug would fail the write, unn
 DERIVED_SLUG = 80  # a slug made from a long title is cut here, at a word
 # Room left in an exported file for its front matter: a body may not make it too big to import.
 MAX_BODY_BYTES = MAX_FILE_BYTES - 100_000
-# "new" is the address of the form; a last part "edit" would be read as an item's edit page.
+# "new" is the address of the form; a slug whose last part names one of an item's own pages
+# or buttons (/content/<slug>/edit, .../status, .../feed-version) would be read as that page.
 RESERVED_SLUGS = frozenset({"new"})
+PAGE_SUFFIXES = frozenset({"edit", "status", "feed-version"})
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 # How a browser's datetime-local control writes a time: to the minute.
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"
@@ -177,6 +179,27 @@ def save_item(
     return item
 
 
+def set_item_status(
+    session: Session, slug: str, status: ContentStatus, now: datetime
+) -> ContentItem:
+    """Publish, archive or return to draft an item made in the browser or brought by a feed
+    (a feed's drafts wait for exactly this); logged. A file's item is refused: its file
+    says what its status is, and the next import would say it again."""
+    item = find_item(session, slug)
+    if item is None:
+        raise NotFound(f"no content item {slug}")
+    if item.source is ContentSource.FILE:
+        raise Conflict(read_only_reason(item))
+    if item.status is not status:
+        before = item.status
+        item.status = status
+        record_action(
+            session, AuditAction.EDITED, "content", item.slug,
+            f"{before.value} -> {status.value}", now,
+        )  # fmt: skip
+    return item
+
+
 def read_only_reason(item: ContentItem) -> str:
     """Why the browser may not change item, and where to change it instead."""
     if item.source is ContentSource.FILE:
@@ -256,7 +279,7 @@ def _new_slug(session: Session, fields: ItemFields, problems: list[Problem]) -> 
     derived from the title, made unique with a number."""
     typed = fields.slug.strip()
     if typed:
-        if typed in RESERVED_SLUGS or typed.rsplit("/", 1)[-1] == "edit":
+        if typed in RESERVED_SLUGS or typed.rsplit("/", 1)[-1] in PAGE_SUFFIXES:
             problems.append(
                 Problem(FORM, f'"{typed}" is reserved for a page: choose another', "slug")
             )
@@ -266,7 +289,7 @@ def _new_slug(session: Session, fields: ItemFields, problems: list[Problem]) -> 
             problems.append(Problem(FORM, f'"{typed}" is already used by another item', "slug"))
         return typed
     base = derive_slug(fields.title)
-    if base in RESERVED_SLUGS or base == "edit":
+    if base in RESERVED_SLUGS or base in PAGE_SUFFIXES:
         base = f"{base}-item"
     candidate, number = base, 1
     while _slug_taken(session, candidate):

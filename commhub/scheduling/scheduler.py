@@ -6,6 +6,10 @@ while no scheduler ran). Every sweep then tops up the planned rows, claims what 
 sets a date job for each edition due before the next sweep, so that editions start on the
 second rather than on the sweep's minute. Jobs live in memory: they are rebuilt from the rows,
 and a job firing for an edition another process has started does nothing.
+
+Feed sources that are due are fetched by a job of their own, on the same interval, so that a
+slow upstream feed never delays an edition; each fetch is claimed once, whatever the number of
+schedulers.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from commhub.clock import Clock
+from commhub.feeds import SourceFetcher
 from commhub.scheduling.dispatch import EditionRunner, TickReport
 from commhub.scheduling.due import upcoming
 from commhub.scheduling.planning import plan_editions
@@ -40,8 +45,10 @@ class Scheduler:
         clock: Clock,
         sweep_seconds: float = SWEEP_SECONDS,
         blocking: bool = False,
+        feeds: SourceFetcher | None = None,
     ) -> None:
         self.runner = runner
+        self.feeds = feeds
         self.sessions = sessions
         self.clock = clock
         self.sweep_seconds = sweep_seconds
@@ -61,19 +68,24 @@ class Scheduler:
             "plan: %d series checked, %d editions planned, %d removed",
             report.series, report.created, report.removed,
         )  # fmt: skip
-        self.aps.add_job(
-            self.sweep,
-            IntervalTrigger(seconds=self.sweep_seconds, timezone=UTC),
-            id="sweep",
-            next_run_time=self.clock.now(),
-            max_instances=1,
-        )
+        # Each job now, then every sweep_seconds, never two runs of one job at once.
+        jobs = {"sweep": self.sweep} | ({"feeds": self.fetch_feeds} if self.feeds else {})
+        for job_id, job in jobs.items():
+            self.aps.add_job(
+                job,
+                IntervalTrigger(seconds=self.sweep_seconds, timezone=UTC),
+                id=job_id,
+                next_run_time=self.clock.now(),
+                max_instances=1,
+            )
         self.aps.start()
 
     def stop(self) -> None:
         if self.aps.running:
             self.aps.shutdown(wait=False)
         self.runner.shutdown()
+        if self.feeds is not None:
+            self.feeds.close()
 
     def sweep(self) -> TickReport:
         """Top up the plan, start what is due, and set date jobs for what comes next."""
@@ -95,6 +107,21 @@ class Scheduler:
                 replace_existing=True,
             )
         return report
+
+    def fetch_feeds(self) -> None:
+        """Fetch the feed sources that are due; each one's outcome in the log."""
+        if self.feeds is None:
+            return
+        try:
+            outcomes = self.feeds.fetch_due()
+        except Exception:
+            log.exception("feed sources: the fetch failed; trying again at the next sweep")
+            return
+        for outcome in outcomes:
+            if outcome.failed:
+                log.warning("feed source %s", outcome.line().strip())
+            else:
+                log.info("feed source %s", outcome.line().strip())
 
     def fire(self) -> TickReport:
         report = self.runner.tick()

@@ -37,6 +37,7 @@ class AuditAction(enum.StrEnum):
     RELEASED = "released"
     CANCELLED = "cancelled"
     ERASED = "erased"
+    REMOVED = "removed"
     CHANGED_USER = "changed a user"
 
 

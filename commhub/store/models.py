@@ -299,6 +299,64 @@ class ContentItem(Base):
     key_message: Mapped[KeyMessage | None] = relationship()
 
 
+class FeedSource(Base):
+    """An upstream RSS, Atom or YouTube feed whose entries become library items.
+
+    Named "feed source" everywhere, never "feed" alone: that is the team's iCalendar feed
+    (CalendarFeed). Audiences and rules are kept as written ("keyword=api -> development"),
+    checked when added and parsed where used.
+    """
+
+    __tablename__ = "feed_sources"
+    __table_args__ = (Index("ix_feed_sources_next_fetch_at", "next_fetch_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    title: Mapped[str] = mapped_column(String(300), default="")  # the feed's own, when fetched
+    audiences: Mapped[list[str]] = mapped_column(default=list)
+    rules: Mapped[list[str]] = mapped_column(default=list)
+    use_audience_keywords: Mapped[bool] = mapped_column(default=True)
+    kind: Mapped[ContentKind | None] = mapped_column(_enum(ContentKind))  # None: per entry
+    publish: Mapped[bool] = mapped_column(default=False)  # False: entries arrive as drafts
+    interval_seconds: Mapped[int] = mapped_column(default=3600)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    last_tried_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(default=0)  # in a row; the back-off doubles with each
+    next_fetch_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A fetch is claimed like an edition: one process at a time, until the lease runs out.
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeedEntryRecord(Base):
+    """One entry of a feed source as last seen, and the item it became. The key (the
+    entry's id, else its link) is stored with its digest, which is what is unique: keys can
+    be longer than an index allows."""
+
+    __tablename__ = "feed_entries"
+    __table_args__ = (UniqueConstraint("source_id", "key_digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("feed_sources.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(Text)
+    key_digest: Mapped[str] = mapped_column(String(64))
+    content_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("content_items.id", ondelete="SET NULL"), index=True
+    )
+    entry_hash: Mapped[str] = mapped_column(String(64))  # of the fields as the feed gave them
+    # A newer version of an item already published (or archived): never written over it
+    # silently, it waits here for an editor (the fields as the item would take them).
+    pending: Mapped[dict[str, Any] | None]
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    content_item: Mapped[ContentItem | None] = relationship()
+
+
 class Shift(enum.StrEnum):
     """Where a send date that is not a business day moves."""
 

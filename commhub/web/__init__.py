@@ -20,6 +20,7 @@ from commhub.web import (
     edition_actions,
     editions_pages,
     errors,
+    feed_sources,
     health,
     home,
     outbox,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(edition_actions.blueprint)
     app.register_blueprint(content_editing.blueprint)
     app.register_blueprint(series_editing.blueprint)
+    app.register_blueprint(feed_sources.blueprint)
     # Public, token-authorised endpoints behind the links in messages.
     app.register_blueprint(tracking.blueprint)
     app.register_blueprint(subscription.blueprint)

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
+from commhub.feeds import waiting_version
 from commhub.library import (
     ContentFilter,
     content_choices,
@@ -68,7 +69,7 @@ def index() -> ResponseReturnValue:
     )
 
 
-@blueprint.get("/content/<path:slug>")
+@blueprint.get("/content/<item_slug:slug>")
 def item(slug: str) -> ResponseReturnValue:
     session = db_session()
     detail = content_item_detail(session, slug)
@@ -85,6 +86,7 @@ def item(slug: str) -> ResponseReturnValue:
         sendings=item_sendings(session, content_item.id, pager.offset, pager.per_page),
         pager=pager,
         reach=item_report(session, content_item.id),
+        waiting=waiting_version(session, content_item.id),
     )
 
 

@@ -23,7 +23,8 @@ from wtforms.fields.choices import (  # type: ignore[attr-defined] # stubs lag w
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from commhub.errors import Conflict, ContentError, Problem
+from commhub.errors import Conflict, ContentError, NotFound, Problem
+from commhub.feeds import take_waiting_version
 from commhub.library import (
     ItemFields,
     editable,
@@ -32,6 +33,7 @@ from commhub.library import (
     preview_html,
     read_only_reason,
     save_item,
+    set_item_status,
 )
 from commhub.store import Audience, ContentItem, ContentKind, ContentStatus, KeyMessage
 from commhub.web.auth import EDITORS, roles_required, staff_only
@@ -87,6 +89,49 @@ def new() -> ResponseReturnValue:
 @roles_required(*EDITORS)
 def edit(slug: str) -> ResponseReturnValue:
     return _form_page(slug)
+
+
+@blueprint.post("/content/<path:slug>/status")
+@roles_required(*EDITORS)
+def set_status(slug: str) -> ResponseReturnValue:
+    """Publish, archive or return to draft (a feed's drafts wait for this)."""
+    wanted = _status(request.form.get("status"))
+    session = db_session()
+    if wanted is None:
+        flash("Nothing changed: choose published, archived or draft.", "error")
+    else:
+        try:
+            item = set_item_status(session, slug, wanted, _now())
+        except (NotFound, Conflict) as refused:
+            session.rollback()
+            flash(f"Nothing changed: {refused}.", "error")
+        else:
+            session.commit()
+            flash(f"Content item “{item.title}” ({item.slug}) is {wanted.value}.")
+    return redirect(url_for("content.item", slug=slug), 303)
+
+
+@blueprint.post("/content/<path:slug>/feed-version")
+@roles_required(*EDITORS)
+def take_feed_version(slug: str) -> ResponseReturnValue:
+    """Give a published item from a feed the newer version the feed has sent since."""
+    session = db_session()
+    item = find_item(session, slug)
+    if item is None:
+        abort(404, description="No content item has this slug.")
+    if take_waiting_version(session, item, _now()):
+        session.commit()
+        flash(f"Content item ({slug}) now says what the feed says: “{item.title}”.")
+    else:
+        flash("Nothing changed: no newer version from the feed waits for this item.", "error")
+    return redirect(url_for("content.item", slug=item.slug), 303)
+
+
+def _status(value: str | None) -> ContentStatus | None:
+    try:
+        return ContentStatus(value) if value else None
+    except ValueError:
+        return None
 
 
 def _form_page(slug: str | None) -> ResponseReturnValue:

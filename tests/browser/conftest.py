@@ -3,9 +3,10 @@ Debian's Chromium driven by Playwright, one browser per process (per xdist worke
 
 The site is seeded once per run as `make run` seeds it (`commhub init`, `content import`,
 `demo-data`, `series apply series.yml`, with demo.env's settings) in a temporary data dir, plus
-three editions sent to the outbox, one staff user per role, and a content item and an audit
-entry holding markup (the escaping tests look for it as text). Each process serves its own copy
-(under xdist the first worker seeds, the others copy), and signs each role in once.
+three editions sent to the outbox, one staff user per role, a feed source, and a content item
+and an audit entry holding markup (the escaping tests look for it as text). Each process
+serves its own copy (under xdist the first worker seeds, the others copy), and signs each
+role in once.
 """
 
 from __future__ import annotations
@@ -131,6 +132,11 @@ def _seed(env: Mapping[str, str | None], data_dir: Path) -> None:
     _commhub(env, "content", "import", str(library))
     _commhub(env, "demo-data")
     _commhub(env, "series", "apply", str(ROOT / "series.yml"))
+    # Followed, never fetched here (no scheduler fetches feeds in these tests): its page shows
+    # it waiting for its first fetch.
+    blog = "https://blog.northwind.example/feed.xml"
+    rule = "keyword=pricing -> sales"
+    _commhub(env, "feeds", "add", blog, "--audiences", "technical,development", "--rule", rule)
     runtime = build_runtime(load_settings({k: v for k, v in env.items() if v is not None}))
     try:
         with session_scope(runtime.sessions) as session:

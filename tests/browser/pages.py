@@ -32,6 +32,7 @@ STAFF_PAGES: Final = (
     StaffPage("content-item", "/content/{content_slug}"),
     StaffPage("content-new", "/content/new", EDITORS),
     StaffPage("content-edit", "/content/{content_slug}/edit", EDITORS),
+    StaffPage("feed-sources", "/feed-sources"),
     StaffPage("series", "/series"),
     StaffPage("series-detail", "/series/{series_slug}"),
     StaffPage("series-preview", "/series/{series_slug}/preview"),

@@ -48,6 +48,9 @@ def test_key_list_signs_with_first_and_keeps_old_keys(tmp_path: Path) -> None:
         ("COMMHUB_SECRET_KEY", "short", "shorter than 32"),
         ("COMMHUB_BASE_URL", "ftp://example.com", "not an http(s) URL"),
         ("COMMHUB_BASE_URL", "https://example.com/?q=1", "query or fragment"),
+        ("COMMHUB_FEEDS_ALLOW_PRIVATE", "sometimes", "not one of 1, true, yes, 0, false, no"),
+        ("COMMHUB_FEEDS_MAX_BYTES", "5MB", "not a number of bytes"),
+        ("COMMHUB_FEEDS_MAX_BYTES", "10", "from 1000 to 1000000000"),
     ],
 )
 def test_bad_values_name_the_setting(tmp_path: Path, name: str, value: str, expected: str) -> None:
@@ -193,3 +196,15 @@ def test_an_api_key_no_header_can_carry_is_refused_without_showing_it(tmp_path: 
         )
     assert "SENDGRID_API_KEY: holds characters" in str(caught.value)
     assert "secret" not in str(caught.value)
+
+
+SWITCH = [("", False), ("no", False), ("0", False), ("YES", True), ("true", True), ("1", True)]
+
+
+@pytest.mark.parametrize(("raw", "allowed"), SWITCH)
+def test_the_private_network_switch_is_said_plainly(
+    tmp_path: Path, raw: str, allowed: bool
+) -> None:
+    env = {"COMMHUB_DATA_DIR": str(tmp_path), "COMMHUB_FEEDS_ALLOW_PRIVATE": raw}
+    settings = load_settings(env)
+    assert settings.feeds_allow_private is allowed

@@ -1,0 +1,1 @@
+"""Tests of commhub.outbound: the address guard and the careful HTTP client."""

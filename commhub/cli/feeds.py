@@ -14,9 +14,13 @@ from commhub.feeds import (
     SourceFetcher,
     add_source,
     list_sources,
+    personal_feed_of,
+    personal_feed_path,
     remove_source,
+    revoke_personal_feed,
 )
-from commhub.store import FeedSource, session_scope
+from commhub.render import personal_feed_tokens
+from commhub.store import FeedSource, PersonalFeed, session_scope
 from commhub.wiring import build_fetch_policy
 
 
@@ -158,3 +162,29 @@ def _interval(seconds: int) -> str:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+@feeds.command("personal")
+@click.argument("email")
+@pass_app
+def personal_command(app: AppContext, email: str) -> None:
+    """Print a contact's personal feed URL (made on first use)."""
+    with app.session() as session:
+        url = _personal_url(app, personal_feed_of(session, email, app.runtime.clock.now()))
+    click.echo(url)
+
+
+@feeds.command("revoke-personal")
+@click.argument("email")
+@pass_app
+def revoke_personal_command(app: AppContext, email: str) -> None:
+    """Turn a contact's personal feed URL off for good, and print their new one."""
+    with app.session() as session:
+        url = _personal_url(app, revoke_personal_feed(session, email, app.runtime.clock.now()))
+    click.echo("the old URL now answers 404; the new one:", err=True)
+    click.echo(url)
+
+
+def _personal_url(app: AppContext, feed: PersonalFeed) -> str:
+    path = personal_feed_path(personal_feed_tokens(app.settings.secret_keys), feed)
+    return app.settings.base_url.rstrip("/") + path

@@ -106,8 +106,8 @@ def complaints_command(app: AppContext, output: str) -> None:
 @click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table")
 @pass_app
 def items_command(app: AppContext, output: str) -> None:
-    """Per item and audience: delivered, unique human opens, clicks, votes, and the
-    relevance rate yes / (yes + no) with its count."""
+    """Per item and audience: delivered, unique human opens, clicks, clicks in personal
+    feeds, votes, and the relevance rate yes / (yes + no) with its count."""
     with app.session() as session:
         rows = item_rows(item_report(session))
     if output == "json":
@@ -125,7 +125,7 @@ def items_command(app: AppContext, output: str) -> None:
             click.echo(
                 f"{row['item']!s:<32} {row['audience']!s:<12} delivered {row['delivered']!s:>6}  "
                 f"opened {row['unique_human_opens']!s:>6}  clicked {row['clicks']!s:>6}  "
-                f"relevant {rate}"
+                f"in feeds {row['feed_clicks']!s:>5}  relevant {rate}"
             )
 
 

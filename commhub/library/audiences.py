@@ -17,6 +17,7 @@ from commhub.store import Audience
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 REQUIRED_FIELDS = ("name", "description", "keywords")
+RESERVED = frozenset({"all"})  # a word that already means every audience
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ def _parse(path: Path, slug: str, problems: list[Problem]) -> AudienceDefinition
     source = str(path)
     if not SLUG_PATTERN.match(slug):
         problems.append(Problem(source, "file name must be a lowercase slug (a-z, 0-9, -, _)"))
+        return None
+    if slug in RESERVED:
+        problems.append(Problem(source, f'"{slug}" means every audience (in a series file and '
+                                f"in /feeds/{slug}.atom): name the file otherwise"))  # fmt: skip
         return None
     try:
         text = read_limited_text(path)

@@ -35,7 +35,13 @@ from commhub.render.renderer import (
     TrackedLinks,
     subject_problem,
 )
-from commhub.render.tokens import FeedTokens, Tokens, calendar_tokens, message_tokens
+from commhub.render.tokens import (
+    FeedTokens,
+    Tokens,
+    calendar_tokens,
+    message_tokens,
+    personal_feed_tokens,
+)
 
 __all__ = [
     "CLIPPED_HTML_BYTES",
@@ -69,6 +75,7 @@ __all__ = [
     "list_unsubscribe",
     "message_link",
     "message_tokens",
+    "personal_feed_tokens",
     "raw_placeholder",
     "subject_problem",
     "substitution_plan",

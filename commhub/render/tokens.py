@@ -22,6 +22,7 @@ class TokenPurpose(enum.StrEnum):
 
     MESSAGE = "message"  # every per-contact link of one message
     CALENDAR = "calendar"  # the team's subscribable calendar feed (scheduling)
+    PERSONAL_FEED = "personal_feed"  # a contact's own Atom feed, and the clicks in it
 
 
 # Longer than any token commhub signs: a longer one is not even verified.
@@ -85,21 +86,25 @@ def message_tokens(secret_keys: Sequence[str]) -> Tokens:
 
 
 class FeedTokens:
-    """Signs the random name of a calendar feed: not its row number, which a database
-    rebuilt or restored would hand to another feed, bringing a revoked URL back."""
+    """Signs the random name of a feed (the team's calendar, a contact's own): not its row
+    number, which a database rebuilt or restored would hand to another feed, bringing a
+    revoked URL back. The purpose is the salt: a calendar token is no personal feed's."""
 
-    def __init__(self, secret_keys: Sequence[str]) -> None:
+    def __init__(
+        self, secret_keys: Sequence[str], purpose: TokenPurpose = TokenPurpose.CALENDAR
+    ) -> None:
         if not secret_keys:
             raise ValueError("at least one secret key is needed")
         self._serializer = URLSafeSerializer(
-            list(reversed(secret_keys)), salt=f"commhub.{TokenPurpose.CALENDAR.value}.v1"
+            list(reversed(secret_keys)), salt=f"commhub.{purpose.value}.v1"
         )
 
     def sign(self, name: str) -> str:
         return str(self._serializer.dumps(name))
 
     def read(self, token: str) -> str | None:
-        """The name a genuine calendar token carries, or None (compared in constant time)."""
+        """The name a genuine token of this purpose carries, or None (compared in constant
+        time)."""
         if len(token) > MAX_TOKEN_LENGTH:
             return None
         try:
@@ -112,3 +117,8 @@ class FeedTokens:
 def calendar_tokens(secret_keys: Sequence[str]) -> FeedTokens:
     """The tokens in the team's calendar feed URLs, each naming one revocable feed."""
     return FeedTokens(secret_keys)
+
+
+def personal_feed_tokens(secret_keys: Sequence[str]) -> FeedTokens:
+    """The tokens in contacts' personal feed URLs, each naming one revocable feed."""
+    return FeedTokens(secret_keys, TokenPurpose.PERSONAL_FEED)

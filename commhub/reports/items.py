@@ -1,9 +1,12 @@
-"""Per item and audience: delivered, unique human opens, clicks, votes and the relevance rate.
+"""Per item and audience: delivered, unique human opens, clicks, votes and the relevance rate,
+and the clicks in personal feeds (the `rss` format).
 
 An item reaches an audience through the messages of editions that carried it to that
 audience (and whose contact has that role), unless the message left it out (the rule of
 seven: the contact had seen its key message enough). Opens count once per message and only
 human ones; clicks once per message; a contact's last vote on the item is the one that counts.
+A personal feed's clicks count once per contact, for each of the item's audiences that is one
+of the contact's roles.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ from commhub.store import (
     EditionItem,
     Event,
     EventKind,
+    Format,
     Message,
     MessageStatus,
+    contact_roles,
+    content_item_audiences,
     role_set_includes,
     variant_leaves_out,
 )
@@ -36,6 +42,7 @@ class ItemReach:
     clicks: int
     yes: int
     no: int
+    feed_clicks: int = 0  # contacts who clicked it in their personal feed
 
     @property
     def relevance(self) -> float | None:
@@ -54,6 +61,7 @@ class ItemReach:
             "votes_yes": self.yes,
             "votes_no": self.no,
             "relevance": round(relevance, 4) if relevance is not None else None,
+            "feed_clicks": self.feed_clicks,
         }
 
 
@@ -102,7 +110,8 @@ def item_report(session: Session, item_id: int | None = None) -> list[ItemReach]
         .order_by(reached.c.item, reached.c.audience)
     ).all()
     votes = _last_votes(session, item_id) if counts else {}
-    return [
+    feed = _feed_clicks(session, item_id)
+    found = [
         ItemReach(
             item,
             audience,
@@ -111,9 +120,38 @@ def item_report(session: Session, item_id: int | None = None) -> list[ItemReach]
             int(clicks or 0),
             votes.get((found_id, audience, "yes"), 0),
             votes.get((found_id, audience, "no"), 0),
+            feed.pop((item, audience), 0),
         )
         for found_id, item, audience, delivered, opens, clicks in counts
     ]
+    # Items only feeds carried so far: reached by no edition, clicked all the same.
+    found += [ItemReach(item, audience, 0, 0, 0, 0, 0, n) for (item, audience), n in feed.items()]
+    return sorted(found, key=lambda reach: (reach.item, reach.audience))
+
+
+def _feed_clicks(session: Session, item_id: int | None) -> dict[tuple[str, str], int]:
+    """(item slug, audience slug) -> contacts who clicked the item in their personal feed,
+    counted for each audience of the item that is one of their roles."""
+    query = (
+        select(ContentItem.slug, Audience.slug, func.count(Event.contact_id.distinct()))
+        .join(ContentItem, ContentItem.id == Event.content_item_id)
+        .join(contact_roles, contact_roles.c.contact_id == Event.contact_id)
+        .join(
+            content_item_audiences,
+            (content_item_audiences.c.content_item_id == ContentItem.id)
+            & (content_item_audiences.c.audience_id == contact_roles.c.audience_id),
+        )
+        .join(Audience, Audience.id == contact_roles.c.audience_id)
+        .where(
+            Event.kind == EventKind.CLICK,
+            Event.message_id.is_(None),
+            Event.format == Format.RSS.value,
+        )
+        .group_by(ContentItem.slug, Audience.slug)
+    )
+    if item_id is not None:
+        query = query.where(ContentItem.id == item_id)
+    return {(item, audience): int(n) for item, audience, n in session.execute(query)}
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:

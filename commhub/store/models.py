@@ -653,6 +653,22 @@ class CalendarFeed(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class PersonalFeed(Base):
+    """A contact's own Atom feed of the items for their roles. Its URL's token signs the
+    random name, never the row or the contact, so that a revoked feed's URL stays dead and
+    no URL can be guessed from an id. It goes with its contact on erasure."""
+
+    __tablename__ = "personal_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
 class Exposure(Base):
     """A human signal that a contact saw a key message in a format: at most one per
     (contact, key message, source), where the source is a message, a feed item or a post."""

@@ -19,6 +19,7 @@ from commhub.tracking.exposures import (
     SEVEN,
     THREE,
     exposures_in_total,
+    record_exposures,
     seen_enough,
 )
 from commhub.tracking.preferences import (
@@ -38,6 +39,7 @@ from commhub.tracking.signals import (
     record_click,
     record_open,
     record_vote,
+    with_utm,
 )
 from commhub.tracking.subscriptions import (
     MessageOwner,
@@ -75,6 +77,7 @@ __all__ = [
     "recent_rate",
     "record_click",
     "record_events",
+    "record_exposures",
     "record_open",
     "record_vote",
     "role_choices",
@@ -82,4 +85,5 @@ __all__ = [
     "seen_enough",
     "unsubscribe",
     "web_version",
+    "with_utm",
 ]

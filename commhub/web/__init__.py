@@ -24,6 +24,8 @@ from commhub.web import (
     health,
     home,
     outbox,
+    personal_feeds,
+    public_feeds,
     series_editing,
     series_pages,
     subscription,
@@ -73,9 +75,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(subscription.blueprint)
     app.register_blueprint(web_version.blueprint)
     app.register_blueprint(calendar_feed.blueprint)
+    app.register_blueprint(public_feeds.blueprint)
+    app.register_blueprint(personal_feeds.blueprint)
     for public in (
         health.blueprint, tracking.blueprint, subscription.blueprint,
-        web_version.blueprint, calendar_feed.blueprint, webhooks.blueprint,
+        web_version.blueprint, calendar_feed.blueprint, public_feeds.blueprint,
+        personal_feeds.blueprint,
+        webhooks.blueprint,
     ):  # fmt: skip
         # Authorised by their signed tokens or signatures, not by a session: no CSRF token.
         auth.csrf.exempt(public)

@@ -7,9 +7,11 @@ so a link scanner that follows the link unsubscribes nobody.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from commhub.feeds import live_personal_feed, personal_feed_of, personal_feed_path
+from commhub.render import personal_feed_tokens
 from commhub.tracking import (
     CHANNEL_CHOICES,
     PAUSES,
@@ -74,5 +76,25 @@ def preferences(token: str) -> ResponseReturnValue:
         "public/preferences.html", owner=owner, address=masked(owner.email), token=token,
         org=runtime().settings.org_name, chosen=current_preferences(session, owner.contact_id),
         roles=role_choices(session), formats=CHANNEL_CHOICES, pauses=PAUSES, saved=saved,
-        problem=problem,
+        problem=problem, feed_url=_feed_url(owner.contact_id),
     ), status  # fmt: skip
+
+
+@blueprint.post("/p/<token>/feed")
+def personal_feed(token: str) -> ResponseReturnValue:
+    """Make the contact's personal feed (a POST: no GET makes anything), then show it."""
+    owner = owner_or_404(token)
+    session = db_session()
+    personal_feed_of(session, owner.email, runtime().clock.now())
+    session.commit()
+    return redirect(url_for("subscription.preferences", token=token, _anchor="feed"), 303)
+
+
+def _feed_url(contact_id: int) -> str | None:
+    """The contact's personal feed URL, if they have one."""
+    feed = live_personal_feed(db_session(), contact_id)
+    if feed is None:
+        return None
+    settings = runtime().settings
+    tokens = personal_feed_tokens(settings.secret_keys)
+    return settings.base_url.rstrip("/") + personal_feed_path(tokens, feed)

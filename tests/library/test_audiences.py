@@ -50,3 +50,10 @@ def test_audiences_are_found_from_the_project_not_the_cwd(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert (audiences_dir() / "sales.yml").is_file()
+
+
+def test_an_audience_may_not_be_called_all(tmp_path: Path) -> None:
+    """ "all" already means every audience: in a series file, and in /feeds/all.atom."""
+    (tmp_path / "all.yml").write_text("name: All\ndescription: d\nkeywords: [k]\n")
+    with pytest.raises(AudienceError, match=r'all\.yml: "all" means every audience'):
+        load_audiences(tmp_path)

@@ -80,6 +80,11 @@ ACCESS: dict[str, str | frozenset[UserRole]] = {
     "subscription.preferences": "public",
     "web_version.show": "public",
     "calendar_feed.feed": "public",
+    "public_feeds.index": "public",
+    "public_feeds.audience_feed": "public",
+    "personal_feeds.feed": "public",
+    "personal_feeds.click": "public",
+    "subscription.personal_feed": "public",
     "webhooks.sendgrid_events": "public",
 }
 
@@ -119,6 +124,10 @@ SAMPLE_PATHS: dict[str, str] = {
     "subscription.preferences": "/p/not-a-token",
     "web_version.show": "/w/not-a-token",
     "calendar_feed.feed": "/calendar/not-a-token.ics",
+    "public_feeds.audience_feed": "/feeds/sales.rss",
+    "personal_feeds.feed": "/feeds/c/not-a-token.atom",
+    "personal_feeds.click": "/feeds/c/not-a-token/1",
+    "subscription.personal_feed": "/p/not-a-token/feed",
 }
 
 

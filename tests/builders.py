@@ -20,6 +20,7 @@ from commhub.editions.preparation import Preparation, prepare_edition
 from commhub.render.mime import Envelope, Mailbox, Recipient
 from commhub.render.placeholders import ContactValues, Personalisable
 from commhub.render.renderer import CompiledMessage, Renderer
+from commhub.render.tokens import message_tokens
 from commhub.resources import templates_dir
 from commhub.scheduling.due import local_waves
 from commhub.store.db import session_scope
@@ -37,6 +38,7 @@ from commhub.store.models import (
     Partner,
     Series,
 )
+from commhub.tracking import find_message, link_target, record_click
 from commhub.wiring import Runtime
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -184,7 +186,7 @@ class World:
                 Series(
                     slug=slug,
                     name=fields.pop("name", "Partner News"),
-                    channel=Channel.NEWSLETTER,
+                    channel=fields.pop("channel", Channel.NEWSLETTER),
                     all_audiences=audiences is None,
                     audiences=_audiences(session, audiences or []),
                     cadence="monthly on day 1 at 09:00",
@@ -235,6 +237,18 @@ class World:
             return sender.send(edition_id)
         finally:
             backend.close()  # as the CLI does when its command ends
+
+    def click_first_link(self, edition_id: int, address: str) -> str:
+        """Click the first tracked link of the contact's message, as the link route does;
+        where it leads."""
+        message = self.messages(edition_id)[address]
+        tokens = message_tokens(self.runtime.settings.secret_keys)
+        with self.session() as session:
+            owner = find_message(session, tokens, tokens.sign(message.id))
+            assert owner is not None
+            links = [(i, link_target(session, owner, i)) for i in sorted(owner.link_ids)]
+            link_id, link = next((i, lk) for i, lk in links if lk is not None and lk.url)
+            return record_click(session, owner, link_id, link, self.clock.now())
 
     def messages(self, edition_id: int) -> dict[str, Message]:
         """The edition's messages by contact email."""

@@ -64,7 +64,7 @@ calendar_command.name = "calendar"
 
 def _print_table(entries: list[CalendarEntry]) -> None:
     click.echo(
-        f"  {'date and time':<16}  {'zone':<20} {'series':<24} {'audiences':<28} "
+        f"  {'date and time':<16}  {'zone':<20} {'series':<24} {'channel':<13} {'audiences':<28} "
         f"{'expected':>8}  state"
     )
     month = ""
@@ -77,7 +77,7 @@ def _print_table(entries: list[CalendarEntry]) -> None:
         when = e.planned_at.strftime("%a %d %b %H:%M")
         zone = f"{e.timezone}{' (each contact local)' if e.local_time else ''}"
         click.echo(
-            f"  {when}  {zone:<20} {e.series:<24} {audiences:<28} "
+            f"  {when}  {zone:<20} {e.series:<24} {e.channel:<13} {audiences:<28} "
             f"{e.expected_recipients:>8}  {e.state.value}"
         )
 

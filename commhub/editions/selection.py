@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session, selectinload
 from commhub.render import AudienceInfo, ContentPlan, PickedItem
 from commhub.store import (
     Audience,
+    Channel,
     Contact,
     ContactStatus,
     ContentItem,
+    ContentKind,
     ContentStatus,
     Edition,
     EditionItem,
@@ -51,6 +53,16 @@ def series_audiences(session: Session, series: Series) -> list[Audience]:
     if series.all_audiences:
         return list(session.scalars(select(Audience).order_by(Audience.slug)))
     return sorted(series.audiences, key=lambda a: a.slug)
+
+
+def kinds_of(series: Series) -> tuple[ContentKind, ...] | None:
+    """The kinds of item the series' editions carry (None: every kind). A video digest
+    carries videos unless its file says otherwise; a newsletter carries everything."""
+    if series.kinds:
+        return tuple(ContentKind(kind) for kind in series.kinds)
+    if series.channel is Channel.VIDEO_DIGEST:
+        return (ContentKind.VIDEO,)
+    return None
 
 
 def pick_content(
@@ -87,6 +99,9 @@ def pick_content(
         )
         .options(selectinload(ContentItem.key_message))
     )
+    kinds = kinds_of(series)
+    if kinds is not None:
+        query = query.where(ContentItem.kind.in_(kinds))
     order: list[ColumnElement[Any]] = [ContentItem.priority.desc()]
     if series.rule_of_seven:
         seen = _seen_seven_times(audience_ids)

@@ -33,6 +33,7 @@ class CalendarEntry(NamedTuple):
     state: EditionState
     state_reason: str | None
     local_time: bool
+    channel: str  # the series' channel: newsletter, video_digest...
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +49,7 @@ class CalendarEntry(NamedTuple):
             "state": self.state.value,
             "state_reason": self.state_reason,
             "local_time": self.local_time,
+            "channel": self.channel,
         }
 
 
@@ -92,7 +94,7 @@ def calendar(
                 edition_id, known.slug, known.name, planned_at.astimezone(known.zone),
                 known.timezone, known.audiences,
                 recipients if prepared_at is not None else known.expected,
-                state, reason, known.local_time,
+                state, reason, known.local_time, known.channel,
             )
         )  # fmt: skip
     return entries
@@ -112,6 +114,7 @@ class _SeriesFacts:
         self.timezone = series.timezone
         self.zone = zone_named(series.timezone)
         self.local_time = series.local_time
+        self.channel = series.channel.value
         chosen = {} if series.all_audiences else audiences.get(series.id, {})
         self.audiences = tuple(chosen)
         self.expected = counter.count(tuple(chosen.values()), series)

@@ -51,6 +51,7 @@ def calendar_ics(
         audiences = ", ".join(entry.audiences) or "all audiences"
         lines = [
             f"Series: {entry.series}",
+            f"Channel: {entry.channel.replace('_', ' ')}",
             f"Audiences: {audiences}",
             f"Expected recipients: {entry.expected_recipients}",
             f"State: {entry.state.value}"
@@ -60,7 +61,7 @@ def calendar_ics(
             lines.append("Sent at this time in each contact's own time zone.")
         event.add("description", "\n".join(lines))
         event.add("status", _STATUS.get(entry.state, "CONFIRMED"))
-        event.add("categories", [entry.series])
+        event.add("categories", [entry.series, entry.channel])
         cal.add_component(event)
     if entries:
         cal.add_missing_timezones(

@@ -42,6 +42,7 @@ class MonthEntry:
     state: EditionState
     state_reason: str | None
     expected_recipients: int | None = None  # None: not counted
+    channel: str = "newsletter"  # the series' channel
 
     @property
     def steps(self) -> tuple[NextStep, ...]:
@@ -103,7 +104,7 @@ def editions_between(
         select(
             Edition.id, Edition.series_id, Edition.planned_at, Edition.state,
             Edition.state_reason, Edition.prepared_at, Edition.recipient_count,
-            Series.slug, Series.name, Series.timezone,
+            Series.slug, Series.name, Series.timezone, Series.channel,
         )
         .join(Series, Series.id == Edition.series_id)
         .where(Edition.planned_at >= start, Edition.planned_at < end)
@@ -120,6 +121,7 @@ def editions_between(
             row.timezone, row.state, row.state_reason,
             (row.recipient_count if row.prepared_at is not None else expected.get(row.series_id))
             if with_recipients else None,
+            row.channel.value,
         )
         for row in rows
     ]  # fmt: skip

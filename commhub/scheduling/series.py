@@ -54,7 +54,15 @@ from commhub.library import (
 )
 from commhub.render import subject_problem
 from commhub.scheduling.cadence import BusinessDays, CadenceError, parse_cadence
-from commhub.store import Audience, AuditAction, Channel, Series, Shift, record_action
+from commhub.store import (
+    Audience,
+    AuditAction,
+    Channel,
+    ContentKind,
+    Series,
+    Shift,
+    record_action,
+)
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 # Paths under /series/ that are pages, not series: a series with such a slug could not be
@@ -63,7 +71,7 @@ RESERVED_SLUGS = frozenset({"new", "dates"})
 REQUIRED = ("slug", "name", "channel", "audiences", "cadence", "timezone", "subject", "from")
 OPTIONAL = (
     "max_items", "template", "reply_to", "partner_filter", "requires_approval",
-    "start", "shift", "holidays", "local_time", "grace", "rule_of_seven",
+    "start", "shift", "holidays", "local_time", "grace", "rule_of_seven", "kinds",
 )  # fmt: skip
 HOLIDAY_KEYS = ("country", "dates")
 DEFAULT_GRACE = timedelta(hours=6)
@@ -78,7 +86,7 @@ _MINUTES = {"d": 24 * 60, "h": 60, "m": 1}
 TEMPLATE_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 PARTNER_FILTER_KEYS = ("types", "tiers", "regions")
 # Channels this version can send; the others arrive with their own issues.
-SENDABLE_CHANNELS = (Channel.NEWSLETTER,)
+SENDABLE_CHANNELS = (Channel.NEWSLETTER, Channel.VIDEO_DIGEST)
 MAX_ITEMS_LIMIT = 50
 
 
@@ -104,6 +112,7 @@ class SeriesDefinition:
     local_time: bool = False
     grace: timedelta = DEFAULT_GRACE
     rule_of_seven: bool = False
+    kinds: tuple[ContentKind, ...] | None = None  # None: the channel's own (see kinds_of)
 
 
 def read_series_file(
@@ -235,6 +244,7 @@ class SeriesEntryReader:
             local_time=self.boolean("local_time"),
             grace=self.grace(),
             rule_of_seven=self.boolean("rule_of_seven"),
+            kinds=self.kinds(),
         )
         has_holidays = definition.holiday_country or definition.company_days
         if has_holidays and definition.shift is Shift.NONE:
@@ -353,6 +363,27 @@ class SeriesEntryReader:
             )
             return None
         return _name_and_address(display, address)
+
+    def kinds(self) -> tuple[ContentKind, ...] | None:
+        """The kinds of item an edition may carry: a list of kinds, or absent (the
+        channel's own: every kind for a newsletter, video for a video digest)."""
+        value = self.entry.get("kinds")
+        if value is None:
+            return None
+        known = [kind.value for kind in ContentKind]
+        values = [value] if isinstance(value, str) else value
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) for v in values)
+        ):
+            self.problem("kinds", f"must be a list of kinds ({', '.join(known)})")
+            return None
+        wrong = [v for v in values if v.strip().lower() not in known]
+        if wrong:
+            self.problem("kinds", f"unknown kind {excerpt(wrong[0])!r} (known: {', '.join(known)})")
+            return None
+        return tuple(dict.fromkeys(ContentKind(v.strip().lower()) for v in values))
 
     def max_items(self) -> int | None:
         value = self.entry.get("max_items")
@@ -561,6 +592,7 @@ def _apply(series: Series, definition: SeriesDefinition, audiences: dict[str, Au
         "local_time": definition.local_time,
         "grace_minutes": int(definition.grace.total_seconds() // 60),
         "rule_of_seven": definition.rule_of_seven,
+        "kinds": [kind.value for kind in definition.kinds] if definition.kinds else None,
     }
     changed = False
     for key, value in values.items():

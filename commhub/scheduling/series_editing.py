@@ -77,6 +77,7 @@ class SeriesFields:
     from_address: str = ""
     reply_to: str = ""
     rule_of_seven: bool = False
+    kinds: list[str] = field(default_factory=list)  # none ticked: the channel's own
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ def series_mapping(fields: SeriesFields) -> dict[str, Any]:
     entry |= {name: value.strip() for name, value in optional.items() if value.strip()}
     if fields.max_items.strip():
         entry["max_items"] = _whole_number(fields.max_items)
+    if fields.kinds:
+        entry["kinds"] = list(fields.kinds)
     partner_filter = {
         key: _names(value)
         for key, value in zip(
@@ -235,6 +238,7 @@ def fields_of(series: Series) -> SeriesFields:
         from_address=series.from_address,
         reply_to=series.reply_to or "",
         rule_of_seven=series.rule_of_seven,
+        kinds=list(series.kinds or []),
     )
 
 
@@ -255,6 +259,8 @@ def series_yaml(series: Series) -> str:
         entry["reply_to"] = series.reply_to
     if series.max_items:
         entry["max_items"] = series.max_items
+    if series.kinds:
+        entry["kinds"] = list(series.kinds)
     if series.template:
         entry["template"] = series.template
     if series.partner_filter:

@@ -382,6 +382,8 @@ class Series(Base):
     reply_to: Mapped[str | None] = mapped_column(String(400))
     template: Mapped[str | None] = mapped_column(String(200))
     max_items: Mapped[int | None]
+    # The kinds of item its editions carry, as written; None: the channel's own.
+    kinds: Mapped[list[str] | None]
     partner_filter: Mapped[dict[str, Any]] = mapped_column(default=dict)
     requires_approval: Mapped[bool] = mapped_column(default=False)
     # When it runs, beyond the cadence: the first day, the business-day rule, per-contact

@@ -103,7 +103,7 @@ def record_click(
 ) -> str:
     """Store a click; returns where to send the contact (the stored URL, with UTM tags)."""
     url = link.url or ""
-    target = with_utm(url, owner.series_slug, "email", owner.role_set)
+    target = with_utm(url, owner.series_slug, FORMAT_OF[owner.channel].value, owner.role_set)
     data = {"link_id": link_id, "url": url}
     _store(session, owner, EventKind.CLICK, now, link.content_item_id, link_id, data)
     _exposed(session, owner, [link.key_message_id] if link.key_message_id else [], now)

@@ -35,7 +35,7 @@ from commhub.scheduling import (
     save_series,
     series_yaml,
 )
-from commhub.store import Audience, Series, Shift
+from commhub.store import Audience, ContentKind, Series, Shift
 from commhub.web.auth import EDITORS, roles_required, staff_only
 from commhub.web.runtime import db_session, renderer, runtime
 from commhub.web.times import viewer_zone
@@ -91,6 +91,7 @@ class SeriesForm(FlaskForm):  # type: ignore[misc] # Flask-WTF ships no type hin
     from_address = StringField("From")
     reply_to = StringField("Reply-to")
     rule_of_seven = BooleanField("Rule of seven")
+    kinds = MultiCheckboxField("Kinds of item it carries", validate_choice=False)
 
 
 @blueprint.route("/series/new", methods=["GET", "POST"])
@@ -139,7 +140,8 @@ def _page(series: Series | None, start: SeriesFields) -> ResponseReturnValue:
     """The form: shown, re-shown with the dates, or saved."""
     session = db_session()
     form = SeriesForm(data=vars(start))
-    form.channel.choices = [("newsletter", "Newsletter")]
+    form.channel.choices = [("newsletter", "Newsletter"), ("video_digest", "Video digest")]
+    form.kinds.choices = [(kind.value, kind.value) for kind in ContentKind]
     form.shift.choices = SHIFTS
     form.timezone.choices = _zones(form.timezone.data or start.timezone)
     form.audiences.choices = _audiences(session)
@@ -188,7 +190,7 @@ def _fields(form: SeriesForm) -> SeriesFields:
     values: dict[str, Any] = {}
     for name in _FIELD_NAMES:
         value = form[name].data
-        if name == "audiences":
+        if name in ("audiences", "kinds"):
             values[name] = [str(v) for v in value or []]
         elif isinstance(value, bool):
             values[name] = value

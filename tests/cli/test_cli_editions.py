@@ -28,7 +28,7 @@ def ready(tmp_path: Path) -> Commhub:
         assert result.exit_code == 0, result.output
     applied = commhub("series", "apply", str(REPO / "series.yml"))
     assert applied.exit_code == 0, applied.output
-    assert "2 created" in applied.stdout
+    assert "3 created" in applied.stdout  # the newsletter, the briefing, the video digest
     return commhub
 
 

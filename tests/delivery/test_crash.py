@@ -1,4 +1,5 @@
-"""kill -9 in the middle of a send, then resume: every contact gets the edition at most once.
+"""kill -9 in the middle of a send, then resume: every contact gets the edition at most once,
+a newsletter's or a video digest's.
 
 The sender is a real `commhub` process talking to a real SMTP server, or through the
 official SendGrid library to a local fake of SendGrid's API; the receiving end counts what
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from commhub.store.models import MessageStatus
+from commhub.store.models import Channel, ContentKind, MessageStatus
 from tests.builders import World
 from tests.conftest import TEST_SECRET
 from tests.sendgrid_fake import FakeSendGrid
@@ -78,11 +79,15 @@ def commhub(world: World, receiver: Receiver, *args: str) -> subprocess.Popen[by
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("channel", [Channel.NEWSLETTER, Channel.VIDEO_DIGEST])
 def test_kill_9_mid_send_then_resume_sends_everyone_and_no_one_twice(
-    world: World, receiver: Receiver
+    world: World, receiver: Receiver, channel: Channel
 ) -> None:
-    world.series(audiences=["sales"])
-    world.item("price-update", ["sales"])
+    world.series(audiences=["sales"], channel=channel)
+    # A video: what a digest carries, and a newsletter carries as well.
+    world.item("price-update", ["sales"], kind=ContentKind.VIDEO,
+               video_url="https://video.example/watch/1",
+               thumbnail_url="https://cdn.example/thumbs/1.jpg")  # fmt: skip
     emails = world.many_contacts(receiver.contacts, ["sales"])
 
     sender = commhub(world, receiver, "editions", "send", "news", "--now")

@@ -366,3 +366,22 @@ def test_every_audience_and_some_audiences_ticked_is_a_question_not_a_guess(
     series = series_row(world, "pulse")
     assert series is not None
     assert series.all_audiences
+
+
+def test_a_video_digest_and_its_kinds_are_saved_from_the_form(world: World) -> None:
+    client, _email = staff_session(world)
+    form = good_form(channel="video_digest", kinds=["video", "event"], template="")
+    status, page = submit(client, "/series/new", form)
+    assert status == 303, page
+    series = series_row(world, "pulse")
+    assert series is not None
+    assert series.channel.value == "video_digest"
+    assert series.kinds == ["video", "event"]
+    edit = client.get("/series/pulse/edit").get_data(as_text=True)
+    assert re.search(r'<input checked[^>]*name="kinds"[^>]*value="video">', edit)
+    assert not re.search(r'<input checked[^>]*name="kinds"[^>]*value="article">', edit)
+    status, _page = submit(client, "/series/pulse/edit", good_form(channel="video_digest"))
+    assert status == 303
+    kept = series_row(world, "pulse")
+    assert kept is not None
+    assert kept.kinds is None  # none ticked: the channel's own (videos)

@@ -22,7 +22,7 @@ from commhub.contacts.erasure import erase_contact
 from commhub.delivery.outbox import OutboxBackend
 from commhub.feeds import personal_feed_of, personal_feed_path, revoke_personal_feed
 from commhub.render import calendar_tokens, message_tokens, personal_feed_tokens
-from commhub.reports import item_report
+from commhub.reports import heat_map, item_report
 from commhub.store import (
     ContactStatus,
     ContentItem,
@@ -107,7 +107,10 @@ def test_a_click_counts_once_per_item_and_a_fetch_counts_nothing(
         assert tally.rss == 1
         # The item report counts the contact once, for the item's audience among their roles.
         reach = [(r.item, r.audience, r.feed_clicks) for r in item_report(session)]
+        # And the partner heat map has the contact's role seen in the rss format.
+        _roles, grids = heat_map(session)
     assert reach == [("tech-1", "technical", 1)]
+    assert [grid.reached.get(("technical", "rss")) for grid in grids] == [1]
 
 
 def test_a_click_goes_only_to_an_item_of_the_feed(world: World, client: FlaskClient) -> None:

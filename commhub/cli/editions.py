@@ -170,6 +170,7 @@ def list_command(app: AppContext, output: str, limit: int) -> None:
             {
                 "id": e.id,
                 "series": e.series,
+                "channel": e.channel.value,
                 "planned_at": e.planned_at.isoformat(),
                 "state": e.state.value,
                 "state_reason": e.state_reason,
@@ -204,6 +205,7 @@ def show_command(app: AppContext, edition_id: int) -> None:
         detail = edition_detail(session, edition_id)
     s = detail.summary
     click.echo(f"edition {s.id} of {s.series}, planned {s.planned_at:%Y-%m-%d %H:%M} UTC")
+    click.echo(f"channel: {s.channel.value}")
     click.echo(f"state: {s.state.value}" + (f" ({s.state_reason})" if s.state_reason else ""))
     if detail.approved_at is not None:
         click.echo(f"approved: {detail.approved_at:%Y-%m-%d %H:%M} UTC by {detail.approved_by}")

@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from commhub.editions.lifecycle import EditionSummary, get_edition, list_editions
-from commhub.store import Edition, EditionState, Event, EventKind, Message
+from commhub.store import Channel, Edition, EditionState, Event, EventKind, Message
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class EditionTimes:
     started_at: datetime | None
     prepared_at: datetime | None
     finished_at: datetime | None
+    channel: Channel = Channel.NEWSLETTER
 
 
 def count_started_editions(session: Session) -> int:
@@ -143,4 +144,5 @@ def edition_times(session: Session, edition_id: int) -> EditionTimes:
         edition.started_at,
         edition.prepared_at,
         edition.finished_at,
+        series.channel,
     )

@@ -43,6 +43,7 @@ from commhub.store import (
     Alert,
     AlertWithSteps,
     AuditAction,
+    Channel,
     Edition,
     EditionRender,
     EditionState,
@@ -379,20 +380,21 @@ class EditionSummary:
     counts: Counter[MessageStatus]
     series_name: str = ""
     started_at: datetime | None = None
+    channel: Channel = Channel.NEWSLETTER
 
 
 def list_editions(session: Session, limit: int = 50, offset: int = 0) -> list[EditionSummary]:
     """The newest editions that have started, with their message counts (the planned ones
     are the calendar's); a page of them from offset."""
     editions = session.execute(
-        select(Edition, Series.slug, Series.name)
+        select(Edition, Series.slug, Series.name, Series.channel)
         .join(Series, Series.id == Edition.series_id)
         .where(Edition.state != EditionState.PLANNED)
         .order_by(Edition.planned_at.desc(), Edition.id.desc())
         .offset(offset)
         .limit(limit)
     ).all()
-    counts = status_counts_of(session, [edition.id for edition, _slug, _name in editions])
+    counts = status_counts_of(session, [edition.id for edition, *_series in editions])
     return [
         EditionSummary(
             edition.id,
@@ -404,8 +406,9 @@ def list_editions(session: Session, limit: int = 50, offset: int = 0) -> list[Ed
             counts[edition.id],
             name,
             edition.started_at,
+            channel,
         )
-        for edition, slug, name in editions
+        for edition, slug, name, channel in editions
     ]
 
 
@@ -435,6 +438,9 @@ def edition_detail(session: Session, edition_id: int) -> EditionDetail:
             edition.state_reason,
             edition.recipient_count,
             status_counts(session, edition.id),
+            edition.series.name,
+            edition.started_at,
+            edition.series.channel,
         ),
         by_role_set=counts_by_role_set(session, edition_id),
         skip_reasons=skip_reasons(session, edition_id),

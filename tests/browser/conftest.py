@@ -41,12 +41,14 @@ from commhub.contacts import create_user
 from commhub.resources import content_dir
 from commhub.store import (
     AuditAction,
+    Channel,
     ContentItem,
     Edition,
     EditionState,
     Message,
     MessageStatus,
     Partner,
+    Series,
     User,
     UserRole,
     acting_as,
@@ -153,6 +155,7 @@ def _seed(env: Mapping[str, str | None], data_dir: Path) -> None:
             held = session.scalar(select(Edition.id).where(Edition.state == EditionState.HELD))
         assert held is not None, "the executive briefing was not held for approval"
         _commhub(env, "editions", "approve", str(held), "--by", "admin@staff.example")
+        _commhub(env, "editions", "send", "video-digest", "--now")
     finally:
         runtime.close()
 
@@ -163,26 +166,38 @@ def _ids(runtime: Runtime) -> dict[str, str]:
         content_slug = session.scalar(
             select(ContentItem.slug).where(ContentItem.slug != HOSTILE_SLUG).order_by("slug")
         )
-        edition_id = session.scalar(
-            select(Edition.id).where(Edition.state == EditionState.SENT).order_by(Edition.id)
+        edition_id, digest_id = (
+            session.scalar(
+                select(Edition.id)
+                .join(Series, Series.id == Edition.series_id)
+                .where(Edition.state == EditionState.SENT, Series.channel == channel)
+                .order_by(Edition.id)
+            )
+            for channel in (Channel.NEWSLETTER, Channel.VIDEO_DIGEST)
         )
         partner_id = session.scalar(select(Partner.id).order_by(Partner.id))
         user_id = session.scalar(select(User.id).order_by(User.id))
-        message_id = session.scalar(
-            select(Message.id)
-            .where(Message.edition_id == edition_id, Message.status == MessageStatus.SENT)
-            .order_by(Message.id)
+        message_id, digest_message_id = (
+            session.scalar(
+                select(Message.id)
+                .where(Message.edition_id == sent_by, Message.status == MessageStatus.SENT)
+                .order_by(Message.id)
+            )
+            for sent_by in (edition_id, digest_id)
         )
     assert content_slug, "the seeded site has no content"
     assert edition_id, "the seeded site sent no edition"
     assert partner_id, "the seeded site has no partners"
     assert message_id, "the seeded edition has no message sent"
+    assert digest_message_id, "the seeded video digest has no message sent"
     return {
         "content_slug": content_slug,
         "series_slug": "partner-newsletter",
         "edition_id": str(edition_id),
         "partner_id": str(partner_id),
         "message_id": str(message_id),
+        "digest_id": str(digest_id),
+        "digest_message_id": str(digest_message_id),
         "user_id": str(user_id),
         "hostile_slug": HOSTILE_SLUG,
     }

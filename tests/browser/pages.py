@@ -1,7 +1,8 @@
 """The staff pages the browser tests visit, and which roles may see them: the one list.
 
-A path may name {content_slug}, {series_slug}, {edition_id}, {message_id}, {partner_id} or
-{user_id}: real ones, looked up in the seeded database (conftest.Site.ids) when the test runs.
+A path may name {content_slug}, {series_slug}, {edition_id}, {message_id}, {digest_id},
+{digest_message_id}, {partner_id} or {user_id}: real ones, looked up in the seeded database
+(conftest.Site.ids) when the test runs.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ STAFF_PAGES: Final = (
     StaffPage("edition", "/editions/{edition_id}"),
     StaffPage("outbox", "/outbox"),
     StaffPage("outbox-message", "/outbox/{edition_id}/{message_id}"),
+    StaffPage("digest-series", "/series/video-digest"),
+    StaffPage("digest-preview", "/series/video-digest/preview"),
+    StaffPage("digest-edition", "/editions/{digest_id}"),
+    StaffPage("digest-message", "/outbox/{digest_id}/{digest_message_id}"),
     StaffPage("contacts", "/contacts"),
     StaffPage("contacts-import", "/contacts/import", EDITORS),
     StaffPage("contacts-erase", "/contacts/erase", ADMINS),

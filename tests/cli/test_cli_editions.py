@@ -60,6 +60,22 @@ def test_send_now_delivers_the_newsletter_to_the_outbox_and_lists_it(
     assert "sales,technical" in shown
 
 
+def test_the_demo_video_digest_sends_and_lists_with_its_channel(
+    ready: Commhub, tmp_path: Path
+) -> None:
+    assert ready("editions", "send", "partner-newsletter", "--now").exit_code == 0
+    sent = ready("editions", "send", "video-digest", "--now")
+    assert sent.exit_code == 0, sent.output
+    listed = json.loads(ready("editions", "list", "--format", "json").stdout)
+    assert {e["series"]: e["channel"] for e in listed} == {
+        "video-digest": "video_digest", "partner-newsletter": "newsletter",
+    }  # fmt: skip
+    [digest] = [e for e in listed if e["series"] == "video-digest"]
+    assert "channel: video_digest" in ready("editions", "show", str(digest["id"])).stdout
+    [message] = outbox_messages(tmp_path, digest["id"])[:1]
+    assert message["Subject"].startswith("Partner Video Digest")
+
+
 def test_an_edition_needing_approval_is_held_then_approved_and_sent(
     ready: Commhub, tmp_path: Path
 ) -> None:

@@ -4,18 +4,22 @@ message in the seven-across-three report; and every calendar names each edition'
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 
 import icalendar
+from sqlalchemy import select
 
 from commhub.config import check_smtp_url
 from commhub.delivery.smtp import SmtpBackend
-from commhub.reports import reach_report
+from commhub.render.tokens import message_tokens
+from commhub.reports import heat_map, item_report, reach_report
 from commhub.scheduling.agenda import calendar
 from commhub.scheduling.ical import calendar_ics
 from commhub.scheduling.planning import plan_editions
-from commhub.store import Channel, ContentKind
+from commhub.store import Channel, ContentKind, Event, EventKind, Exposure, ExposureTally
+from commhub.web import create_app
 from tests.builders import World
 from tests.smtp_sink import SmtpSink
 
@@ -39,6 +43,20 @@ def _video_and_article(world: World) -> None:
                url="https://video.example/watch/2", video_url="https://video.example/watch/2",
                thumbnail_url="https://cdn.example/thumbs/2.jpg",
                published=now - timedelta(days=1))  # fmt: skip
+
+
+def _newsletter_then_digest_to_sam(world: World, smtp_sink: SmtpSink) -> dict[str, int]:
+    """The article in a newsletter, the video in a digest, both carrying KEY, sent to one
+    sales contact over SMTP; edition ids by series."""
+    _video_and_article(world)
+    world.series("news", audiences=["sales"], kinds=["article"])
+    world.series("videos", audiences=["sales"], channel=Channel.VIDEO_DIGEST)
+    world.contact("sam@partner.example", ["sales"])
+    editions = {}
+    for slug in ("news", "videos"):
+        editions[slug] = world.prepare(slug).edition.id
+        world.send(editions[slug], _smtp(smtp_sink))
+    return editions
 
 
 def test_a_digest_is_compiled_once_per_role_set(world: World) -> None:
@@ -82,13 +100,7 @@ def test_each_role_set_gets_its_own_videos_over_smtp(world: World, smtp_sink: Sm
 def test_a_newsletter_click_and_a_digest_click_are_two_formats_of_one_key_message(
     world: World, smtp_sink: SmtpSink
 ) -> None:
-    _video_and_article(world)
-    world.series("news", audiences=["sales"], kinds=["article"])
-    world.series("videos", audiences=["sales"], channel=Channel.VIDEO_DIGEST)
-    world.contact("sam@partner.example", ["sales"])
-    for slug in ("news", "videos"):
-        edition_id = world.prepare(slug).edition.id
-        world.send(edition_id, _smtp(smtp_sink))
+    for edition_id in _newsletter_then_digest_to_sam(world, smtp_sink).values():
         world.click_first_link(edition_id, "sam@partner.example")
     with world.session() as session:
         [reach] = [r for r in reach_report(session) if r.key_message == KEY]
@@ -107,3 +119,43 @@ def test_every_calendar_names_each_editions_channel(world: World) -> None:
     descriptions = [str(e["description"]) for e in ics.walk("VEVENT")]
     assert any("Channel: video digest" in d for d in descriptions)
     assert json.dumps([e.as_json() for e in entries])  # the JSON form stays serialisable
+
+
+def test_an_open_and_a_vote_in_a_digest_are_video_everywhere_a_format_is_kept(
+    world: World, smtp_sink: SmtpSink
+) -> None:
+    editions = _newsletter_then_digest_to_sam(world, smtp_sink)
+    sent = {slug: world.messages(e)["sam@partner.example"].id for slug, e in editions.items()}
+    tokens = message_tokens(world.runtime.settings.secret_keys)
+    web = create_app(runtime=dataclasses.replace(world.runtime, clock=world.clock)).test_client()
+    world.clock.current += timedelta(hours=1)  # a person, not a scanner at delivery
+    assert web.get(f"/t/o/{tokens.sign(sent['news'])}.gif").status_code == 200
+    digest = tokens.sign(sent["videos"])
+    assert web.get(f"/t/o/{digest}.gif").status_code == 200
+    [html] = [
+        got.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        for got in smtp_sink.received_by("sam@partner.example")
+        if "Deal registration webinar" in got.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    ]
+    vote_path = html.split(f"/t/v/{digest}/", 1)[1].split('"', 1)[0]
+    assert vote_path.endswith("/yes")
+    assert web.post(f"/t/v/{digest}/{vote_path}").status_code in (200, 303)
+    with world.session() as session:
+        events = {(e.kind, e.format) for e in session.scalars(select(Event))}
+        exposures = sorted((e.format, e.source_id) for e in session.scalars(select(Exposure)))
+        tally = session.scalar(select(ExposureTally))
+        [reach] = [r for r in reach_report(session) if r.key_message == KEY]
+        _roles, [grid] = heat_map(session)
+        [webinar] = [r for r in item_report(session) if r.item == "webinar"]
+    assert events == {
+        (EventKind.OPEN, "email"), (EventKind.OPEN, "video"), (EventKind.VOTE, "video"),
+    }  # fmt: skip
+    # One exposure per message: the newsletter's open as email, the digest's as video (its
+    # vote, in the same message, adds none).
+    assert exposures == [("email", sent["news"]), ("video", sent["videos"])]
+    assert tally is not None
+    assert (tally.email, tally.video) == (1, 1)
+    assert reach.by_formats[2] == 1  # one contact met the key message in two formats
+    assert grid.reached.get(("sales", "video")) == 1
+    assert grid.reached.get(("sales", "email")) == 1
+    assert (webinar.human_opens, webinar.yes) == (1, 1)

@@ -86,10 +86,34 @@ class Settings:
     feeds_allow_private: bool = field(default=False, metadata=_env("COMMHUB_FEEDS_ALLOW_PRIVATE"))
     feeds_max_bytes: int = field(default=5_000_000, metadata=_env("COMMHUB_FEEDS_MAX_BYTES"))
 
+    # Social posts: written as files (outbox, needing no account) or posted for real (live);
+    # whether an account's endpoint may be on a private network (tests, local set-ups); and
+    # every account's endpoint and credentials, COMMHUB_SOCIAL_<ACCOUNT>_<KEY> (never shown).
+    social_delivery: str = field(default="outbox", metadata=_env("COMMHUB_SOCIAL_DELIVERY"))
+    social_allow_private: bool = field(default=False, metadata=_env("COMMHUB_SOCIAL_ALLOW_PRIVATE"))
+    social_accounts: tuple[tuple[str, str], ...] = field(
+        default=(), repr=False, metadata=_env("COMMHUB_SOCIAL_<ACCOUNT>_<KEY>")
+    )
+
     @property
     def secret_key(self) -> str:
         """The key that signs new tokens."""
         return self.secret_keys[0]
+
+    def social_setting(self, account: str, key: str) -> str | None:
+        """An account's setting, COMMHUB_SOCIAL_<ACCOUNT>_<KEY> (None when not set)."""
+        wanted = social_variable(account, key)
+        return next((value for name, value in self.social_accounts if name == wanted), None)
+
+
+SOCIAL_DELIVERIES = ("outbox", "live")
+_SOCIAL_OWN = {"COMMHUB_SOCIAL_DELIVERY", "COMMHUB_SOCIAL_ALLOW_PRIVATE"}
+
+
+def social_variable(account: str, key: str) -> str:
+    """COMMHUB_SOCIAL_VENDOR_DEV_TOKEN for the account vendor-dev and the key TOKEN."""
+    name = "".join(c if c.isalnum() else "_" for c in account.upper())
+    return f"COMMHUB_SOCIAL_{name}_{key.upper()}"
 
 
 @dataclass(frozen=True)
@@ -103,7 +127,7 @@ class ShownSetting:
 
 
 # Settings whose value is a secret, or may carry one (a password in a URL).
-_SECRETS = {"secret_keys", "sendgrid_api_key", "smtp_url"}
+_SECRETS = {"secret_keys", "sendgrid_api_key", "smtp_url", "social_accounts"}
 _URLS_WITH_PASSWORDS = {"database_url", "rate_limit_storage"}
 
 
@@ -157,7 +181,24 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limit_storage=_rate_limit_storage(env.get("COMMHUB_RATE_LIMIT_STORAGE", "").strip()),
         feeds_allow_private=_flag(env, "COMMHUB_FEEDS_ALLOW_PRIVATE"),
         feeds_max_bytes=_bytes(env, "COMMHUB_FEEDS_MAX_BYTES", 5_000_000),
+        social_delivery=_choice(env, "COMMHUB_SOCIAL_DELIVERY", SOCIAL_DELIVERIES),
+        social_allow_private=_flag(env, "COMMHUB_SOCIAL_ALLOW_PRIVATE"),
+        social_accounts=tuple(
+            sorted(
+                (name, value.strip())
+                for name, value in env.items()
+                if name.startswith("COMMHUB_SOCIAL_") and name not in _SOCIAL_OWN and value.strip()
+            )
+        ),
     )
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of choices (the first when unset)."""
+    raw = env.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise SettingsError(name, f"not one of {', '.join(choices)}: {raw!r}")
+    return raw
 
 
 _YES = ("1", "true", "yes")

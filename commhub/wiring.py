@@ -10,16 +10,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from commhub.clock import Clock, SystemClock
 from commhub.config import Settings, check_smtp_url
-from commhub.delivery import DeliveryBackend
+from commhub.delivery import DeliveryBackend, Poster, PosterFor, PostingPolicy, account_settings
+from commhub.delivery.linkedin import LinkedInPoster
+from commhub.delivery.mastodon import MastodonPoster
 from commhub.delivery.outbox import OutboxBackend
+from commhub.delivery.post_outbox import OutboxPoster
 from commhub.delivery.sendgrid import SendGridBackend
 from commhub.delivery.smtp import SmtpBackend
+from commhub.delivery.webhook import WebhookPoster
 from commhub.outbound import FetchPolicy
 from commhub.render import Renderer, Tokens, message_tokens
 from commhub.resources import templates_dir
-from commhub.store import make_engine, make_session_factory
+from commhub.store import Network, make_engine, make_session_factory
 
 OUTBOX_DIR = "outbox"
+SOCIAL_OUTBOX_DIR = "social-outbox"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,25 @@ def build_delivery_backend(settings: Settings) -> DeliveryBackend:
         assert settings.smtp_url is not None  # load_settings requires it for smtp
         return SmtpBackend(check_smtp_url(settings.smtp_url))
     return OutboxBackend(settings.data_dir / OUTBOX_DIR)
+
+
+def build_poster_for(settings: Settings, timeout_seconds: float = 20.0) -> PosterFor:
+    """Makes the poster of one account: the outbox's files when COMMHUB_SOCIAL_DELIVERY is
+    outbox (the default, needing no account), else the account's network, its endpoint and
+    credentials from COMMHUB_SOCIAL_<ACCOUNT>_<KEY>."""
+    policy = PostingPolicy(timeout_seconds, allow_private=settings.social_allow_private)
+
+    def poster_for(network: Network, account: str) -> Poster:
+        if settings.social_delivery == "outbox":
+            return OutboxPoster(settings.data_dir / SOCIAL_OUTBOX_DIR, network)
+        found = account_settings(settings, account, network)
+        if network is Network.MASTODON:
+            return MastodonPoster(found, policy)
+        if network is Network.LINKEDIN:
+            return LinkedInPoster(found, policy)
+        return WebhookPoster(found, policy)
+
+    return poster_for
 
 
 def build_message_copies(settings: Settings) -> OutboxBackend:

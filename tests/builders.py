@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from commhub.clock import Clock
 from commhub.delivery.backend import DeliveryBackend, MessageContent, OutgoingMessage
 from commhub.delivery.pacing import SendPolicy
+from commhub.delivery.post_sender import PosterFor, PostPolicy, PostReport, PostSender
 from commhub.delivery.sender import EditionSender, SendReport
 from commhub.editions.lifecycle import start_edition
 from commhub.editions.preparation import Preparation, prepare_edition
@@ -197,6 +198,27 @@ class World:
                     **fields,
                 )
             )
+
+    def social_series(
+        self, slug: str = "social", accounts: list[dict[str, Any]] | None = None, **fields: Any
+    ) -> None:
+        """A social series posting to accounts ({network, name, audiences}); its audiences
+        are the accounts' between them, as `series apply` stores them."""
+        accounts = accounts or [{"network": "mastodon", "name": "vendor", "audiences": "all"}]
+        audiences = [a for account in accounts for a in account["audiences"]]
+        every = any(account["audiences"] == "all" for account in accounts)
+        self.series(
+            slug, None if every else sorted(set(audiences)), channel=Channel.SOCIAL,
+            name=fields.pop("name", "Partner Social"), subject="", from_address="",
+            accounts=accounts, **fields,
+        )  # fmt: skip
+
+    def post(
+        self, edition_id: int, poster_for: PosterFor, policy: PostPolicy | None = None
+    ) -> PostReport:
+        """Post a prepared social edition's posts through poster_for's posters."""
+        sender = PostSender(self.runtime.sessions, poster_for, self.clock, policy)
+        return sender.send(edition_id)
 
     def prepare(self, slug: str = "news") -> Preparation:
         """Start and prepare the series' next edition now (no sending)."""

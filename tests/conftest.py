@@ -26,6 +26,7 @@ from commhub.wiring import Runtime, build_runtime
 from tests.builders import FixedClock, World, default_renderer
 from tests.sendgrid_fake import FakeSendGrid
 from tests.smtp_sink import SmtpSink
+from tests.social_fakes import FakeLinkedIn, FakeMastodon, FakeWebhook
 
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 POSTGRES_ENV = "COMMHUB_TEST_DATABASE_URL"
@@ -140,3 +141,24 @@ def sendgrid_fake() -> Iterator[FakeSendGrid]:
     fake = FakeSendGrid().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def mastodon_fake() -> Iterator[FakeMastodon]:
+    """A local fake of Mastodon's statuses API (with its Idempotency-Key) on a free port."""
+    with FakeMastodon() as fake:
+        yield fake
+
+
+@pytest.fixture
+def linkedin_fake() -> Iterator[FakeLinkedIn]:
+    """A local fake of LinkedIn's REST Posts API on a free port."""
+    with FakeLinkedIn() as fake:
+        yield fake
+
+
+@pytest.fixture
+def webhook_fake() -> Iterator[FakeWebhook]:
+    """A local incoming webhook that checks each body's HMAC signature."""
+    with FakeWebhook(secret="webhook-secret-0123456789") as fake:
+        yield fake

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from commhub.addresses import InvalidAddress, normalise_address
 from commhub.cli.context import AppContext, pass_app
 from commhub.cli.next_steps import with_next_steps
+from commhub.cli.posts import post_edition, show_post_previews, show_posts
 from commhub.cli.progress import progress_bar
 from commhub.contacts import find_user
 from commhub.delivery import EditionSender, Outcome, SendReport, send_test
 from commhub.editions import (
+    EditionDetail,
     Preparation,
     Preview,
     approve_edition,
@@ -31,6 +33,7 @@ from commhub.editions import (
     ensure_prepared,
     get_edition,
     list_editions,
+    list_posts,
     new_owner,
     next_steps,
     pause_edition,
@@ -41,7 +44,7 @@ from commhub.editions import (
 )
 from commhub.errors import EditionUnderWay
 from commhub.scheduling import get_series, local_waves, release_now, start_now
-from commhub.store import EditionState, MessageStatus, Series
+from commhub.store import Channel, EditionState, MessageStatus, Series
 
 EXIT_NEEDS_A_PERSON = 3
 PENDING = (MessageStatus.QUEUED, MessageStatus.SENDING)
@@ -78,7 +81,7 @@ def send_command(app: AppContext, series_slug: str, now_flag: bool, again: bool)
         sys.exit(EXIT_NEEDS_A_PERSON)
     _describe_preparation(preparation)
     if state is EditionState.EMPTY:
-        click.echo(f"edition {edition_id}: {preparation.edition.state_reason}: no email sent")
+        click.echo(f"edition {edition_id}: {preparation.edition.state_reason}: nothing sent")
         return
     if state is EditionState.HELD:
         click.echo(held, err=True)
@@ -88,6 +91,13 @@ def send_command(app: AppContext, series_slug: str, now_flag: bool, again: bool)
 
 def _describe_preparation(preparation: Preparation) -> None:
     edition = preparation.edition
+    if edition.series.channel is Channel.SOCIAL:
+        accounts = ", ".join(f"{n} to {name}" for name, n in sorted(preparation.posts.items()))
+        click.echo(
+            f"edition {edition.id} of {edition.series.slug}: "
+            f"{sum(preparation.posts.values())} posts ({accounts or 'none'})"
+        )
+        return
     counts = preparation.counts
     role_sets = len(preparation.role_sets)
     click.echo(
@@ -126,7 +136,11 @@ def _send(app: AppContext, edition_id: int, owner: str | None = None) -> None:
             state = f"edition {edition_id} is {describe_state(edition)}"
             click.echo(with_next_steps(state, next_steps(edition)))
             sys.exit(EXIT_NEEDS_A_PERSON)
+        social = edition.series.channel is Channel.SOCIAL
         counts = status_counts(session, edition_id)
+    if social:
+        post_edition(app, edition_id, owner)
+        return
     pending = sum(counts[s] for s in PENDING)
     with progress_bar(pending, f"Sending edition {edition_id}") as advance:
         sender = EditionSender(
@@ -203,12 +217,17 @@ def show_command(app: AppContext, edition_id: int) -> None:
     """Counts by state and role set, skip reasons, alerts and messages in doubt."""
     with app.session() as session:
         detail = edition_detail(session, edition_id)
+        posts = list_posts(session, edition_id=edition_id)
     s = detail.summary
     click.echo(f"edition {s.id} of {s.series}, planned {s.planned_at:%Y-%m-%d %H:%M} UTC")
     click.echo(f"channel: {s.channel.value}")
     click.echo(f"state: {s.state.value}" + (f" ({s.state_reason})" if s.state_reason else ""))
     if detail.approved_at is not None:
         click.echo(f"approved: {detail.approved_at:%Y-%m-%d %H:%M} UTC by {detail.approved_by}")
+    if s.channel is Channel.SOCIAL:
+        show_posts(posts)
+        _show_alerts(detail)
+        return
     click.echo(f"recipients: {s.recipients}; compiled role sets: {detail.renders}")
     for status in MessageStatus:
         if s.counts[status]:
@@ -237,6 +256,10 @@ def show_command(app: AppContext, edition_id: int) -> None:
                 click.echo(f"  message {message_id}  {email}  {error or ''}")
             if len(rows) > 20:
                 click.echo(f"  ... and {len(rows) - 20} more")
+    _show_alerts(detail)
+
+
+def _show_alerts(detail: EditionDetail) -> None:
     for shown in detail.alerts:
         alert = shown.alert
         if alert.resolved_at:
@@ -255,8 +278,12 @@ def show_command(app: AppContext, edition_id: int) -> None:
 def preview_command(
     app: AppContext, series_slug: str, role_set: str | None, out: str, output: str
 ) -> None:
-    """Write the next edition as ROLE_SET would get it (the held one, if one awaits approval)."""
+    """Write the next edition as ROLE_SET would get it (the held one, if one awaits approval);
+    for a social series, the posts it would make."""
     with app.session() as session:
+        if get_series(session, series_slug).channel is Channel.SOCIAL:
+            show_post_previews(app, session, series_slug)
+            return
         _series, preview = _preview(app, session, series_slug, role_set)
     body = preview.html if output == "html" else preview.text
     if out == "-":
@@ -297,6 +324,11 @@ def _preview(
     app: AppContext, session: Session, series_slug: str, role_set: str | None
 ) -> tuple[Series, Preview]:
     series = get_series(session, series_slug)
+    if series.channel is Channel.SOCIAL:
+        raise click.ClickException(
+            f"{series_slug} is a social series: it posts and sends no email; "
+            f"`commhub editions preview {series_slug}` shows its posts"
+        )
     wanted = [p.strip().lower() for p in role_set.split(",") if p.strip()] if role_set else None
     now = app.runtime.clock.now()
     return series, preview_edition(session, series, wanted, now, app.renderer, app.settings)

@@ -125,7 +125,8 @@ def items_command(app: AppContext, output: str) -> None:
             click.echo(
                 f"{row['item']!s:<32} {row['audience']!s:<12} delivered {row['delivered']!s:>6}  "
                 f"opened {row['unique_human_opens']!s:>6}  clicked {row['clicks']!s:>6}  "
-                f"in feeds {row['feed_clicks']!s:>5}  relevant {rate}"
+                f"in feeds {row['feed_clicks']!s:>5}  on social {row['social_clicks']!s:>5}  "
+                f"relevant {rate}"
             )
 
 

@@ -25,7 +25,7 @@ from commhub.scheduling import (
     plan_editions,
     revoke_feed,
 )
-from commhub.wiring import build_delivery_backend, build_fetch_policy
+from commhub.wiring import build_delivery_backend, build_fetch_policy, build_poster_for
 
 
 @click.group(invoke_without_command=True)
@@ -131,7 +131,7 @@ def build_scheduler(
     runtime = app.runtime
     runner = EditionRunner(
         runtime.sessions, lambda: build_delivery_backend(app.settings), app.settings,
-        app.renderer, runtime.clock, workers,
+        app.renderer, runtime.clock, workers, poster_for=build_poster_for(app.settings),
     )  # fmt: skip
     feeds = SourceFetcher(runtime.sessions, runtime.clock, build_fetch_policy(app.settings))
     return Scheduler(runner, runtime.sessions, runtime.clock, sweep_seconds, blocking, feeds)

@@ -15,6 +15,16 @@ from commhub.delivery.outbox_reader import (
     read_message,
 )
 from commhub.delivery.pacing import SendPolicy
+from commhub.delivery.post_sender import PosterFor, PostPolicy, PostReport, PostSender
+from commhub.delivery.posting import (
+    AccountSettings,
+    Poster,
+    PostingPolicy,
+    PostOutcome,
+    PostRequest,
+    PostResult,
+    account_settings,
+)
 from commhub.delivery.sender import (
     EditionSender,
     SendReport,
@@ -23,11 +33,22 @@ from commhub.delivery.sender import (
 )
 
 __all__ = [
+    "AccountSettings",
     "DeliveryBackend",
     "EditionSender",
     "Outcome",
+    "PostOutcome",
+    "PostPolicy",
+    "PostReport",
+    "PostRequest",
+    "PostResult",
+    "PostSender",
+    "Poster",
+    "PosterFor",
+    "PostingPolicy",
     "SendPolicy",
     "SendReport",
+    "account_settings",
     "count_outbox",
     "has_message",
     "installation_id",

@@ -5,6 +5,7 @@ process at an edition, and previews.
 
 from __future__ import annotations
 
+from commhub.editions.accounts import AccountSpec, account_audiences, accounts_of
 from commhub.editions.history import (
     count_started_editions,
     edition_times,
@@ -21,6 +22,7 @@ from commhub.editions.leases import (
     renew_lease,
 )
 from commhub.editions.lifecycle import (
+    EditionDetail,
     actions_for,
     approve_edition,
     cancel_edition,
@@ -50,6 +52,26 @@ from commhub.editions.message_store import (
     record_updates,
     status_counts,
 )
+from commhub.editions.post_store import (
+    PostRow,
+    claim_post,
+    earliest_post_retry,
+    interrupted_posts,
+    list_posts,
+    next_post,
+    post_counts,
+    record_post,
+    retry_delay,
+    retry_in_doubt,
+    settle_post,
+)
+from commhub.editions.posts import (
+    PostPreview,
+    SocialPreview,
+    plan_posts,
+    preview_posts,
+    social_preview,
+)
 from commhub.editions.preparation import Preparation, ensure_prepared, prepare_edition
 from commhub.editions.previews import Preview, preview_edition
 from commhub.editions.recipients import in_audience, may_be_sent
@@ -58,18 +80,27 @@ from commhub.editions.selection import series_audiences as audiences_of
 __all__ = [
     "CLAIM_SECONDS",
     "LEASE_SECONDS",
+    "AccountSpec",
     "ClaimedMessage",
+    "EditionDetail",
+    "PostPreview",
+    "PostRow",
     "Preparation",
     "Preview",
+    "SocialPreview",
     "StatusUpdate",
+    "account_audiences",
+    "accounts_of",
     "acquire_lease",
     "actions_for",
     "approve_edition",
     "audiences_of",
     "cancel_edition",
     "claim_peeked",
+    "claim_post",
     "count_started_editions",
     "describe_state",
+    "earliest_post_retry",
     "earliest_retry",
     "edition_detail",
     "edition_times",
@@ -79,23 +110,34 @@ __all__ = [
     "get_edition",
     "holder_is_dead",
     "in_audience",
+    "interrupted_posts",
     "list_editions",
+    "list_posts",
     "mark_in_doubt",
     "may_be_sent",
     "new_owner",
+    "next_post",
     "next_steps",
     "pause_edition",
     "peek_batch",
+    "plan_posts",
+    "post_counts",
     "prepare_edition",
     "prepare_resend_unknown",
     "preview_edition",
+    "preview_posts",
     "progress_note",
     "recent_edition",
+    "record_post",
     "record_updates",
     "reject_edition",
     "release_edition",
     "release_lease",
     "renew_lease",
+    "retry_delay",
+    "retry_in_doubt",
+    "settle_post",
+    "social_preview",
     "start_edition",
     "started_editions",
     "status_counts",

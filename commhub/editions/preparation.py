@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from commhub.config import Settings
+from commhub.editions.accounts import accounts_of
 from commhub.editions.lifecycle import AWAITING_APPROVAL, edition_facts, get_edition
 from commhub.editions.message_store import (
     QueuedMessage,
@@ -26,6 +27,7 @@ from commhub.editions.message_store import (
     queue_messages,
     status_counts,
 )
+from commhub.editions.posts import plan_posts, queue_posts
 from commhub.editions.recipients import AudienceMember, audience_members
 from commhub.editions.selection import (
     carried_content,
@@ -39,6 +41,7 @@ from commhub.render import (
     Renderer,
     Section,
     Sender,
+    SocialComposer,
     TrackedLinks,
     html_placeholder,
     leave_out,
@@ -48,6 +51,7 @@ from commhub.store import (
     APPROVAL_ALERT,
     FULL,
     PAUSE_ALERT,
+    Channel,
     Edition,
     EditionLink,
     EditionRender,
@@ -160,6 +164,8 @@ class Preparation:
     left_out: Counter[str] = field(default_factory=Counter)
     # Role sets whose HTML is long enough for Gmail to clip it (bytes).
     too_long: dict[str, int] = field(default_factory=dict)
+    # A social edition's posts, per account.
+    posts: Counter[str] = field(default_factory=Counter)
 
 
 def prepare_edition(
@@ -177,6 +183,8 @@ def prepare_edition(
     if edition.prepared_at is not None:
         return _prepared_before(session, edition)
     series = edition.series
+    if series.channel is Channel.SOCIAL:
+        return _prepare_posts(session, edition, now, renderer, settings)
     plan = pick_content(session, series, now, edition.id)
     key_messages = {i.key_message_id for i in plan.items() if i.key_message_id}
     seen = seen_enough(session, key_messages) if series.rule_of_seven else {}
@@ -207,6 +215,36 @@ def prepare_edition(
     return preparation
 
 
+def _prepare_posts(
+    session: Session, edition: Edition, now: datetime, renderer: Renderer, settings: Settings
+) -> Preparation:
+    """A social edition: one post per account and item, composed now; nothing per contact."""
+    plan = pick_content(session, edition.series, now, edition.id)
+    planned = plan_posts(plan, accounts_of(edition.series.accounts))
+    preparation = Preparation(edition, plan, posts=Counter(p.account.name for p in planned))
+    edition.prepared_at = now
+    edition.recipient_count = len(planned)
+    edition.notes = {
+        "items": {slug: [i.slug for i in items] for slug, items in plan.picks.items()},
+        "posts": dict(sorted(preparation.posts.items())),
+    }
+    if not planned:
+        edition.state = EditionState.EMPTY
+        edition.finished_at = now
+        edition.state_reason = "nothing new for any account"
+        return preparation
+    posted_to = {audience for post in planned for audience in post.audiences}
+    record_picks(
+        session,
+        edition,
+        ContentPlan(plan.audiences, {s: i for s, i in plan.picks.items() if s in posted_to}),
+    )
+    queue_posts(session, edition, planned, SocialComposer(renderer.templates_dir), settings, now)
+    _hold_if_needed(session, edition, now)
+    session.flush()
+    return preparation
+
+
 def ensure_prepared(
     session: Session,
     edition_id: int,
@@ -229,6 +267,7 @@ def _prepared_before(session: Session, edition: Edition) -> Preparation:
         edition, carried_content(session, edition), status_counts(session, edition.id),
         Counter(notes.get("role_sets", {})), Counter(notes.get("nothing_new", {})),
         Counter(notes.get("seen_enough", {})), Counter(notes.get("left_out", {})),
+        posts=Counter(notes.get("posts", {})),
     )  # fmt: skip
 
 
@@ -278,7 +317,8 @@ def _write_renders(
 def _hold_if_needed(session: Session, edition: Edition, now: datetime) -> None:
     """Hold a prepared edition for a person: for the complaint rate, or for approval."""
     series = edition.series
-    complaints = hold_reason(session, now)
+    # The complaint rate is the email's: posts are held only for approval.
+    complaints = hold_reason(session, now) if series.channel is not Channel.SOCIAL else None
     if complaints is not None:
         edition.state = EditionState.HELD
         edition.state_reason = complaints[:500]

@@ -5,13 +5,16 @@ problem in every file is found before anything is written. Every problem inside 
 the line: of the field in the front matter, or of the body line.
 
 Text is normalised to Unicode NFC: every front-matter text (title, summary, speaker,
-key_message, slug, url, video_url, thumbnail, hashtags) and the body. Control characters are
-refused with the line and field, never guessed at: C0 controls (NUL, ESC, ...), DEL, C1
-controls (NEL, ...) and U+2028/U+2029, anywhere in the file as written, and in a value that a
-double-quoted YAML escape produces (such as \\e, \\0, \\N or \\L). Tab and line breaks are the
-exception: in the body they stay as written; in the summary a line break stays and a tab
+key_message, social, slug, url, video_url, thumbnail, hashtags) and the body. Control
+characters are refused with the line and field, never guessed at: C0 controls (NUL, ESC, ...),
+DEL, C1 controls (NEL, ...) and U+2028/U+2029, anywhere in the file as written, and in a value
+that a double-quoted YAML escape produces (such as \\e, \\0, \\N or \\L). Tab and line breaks
+are the exception: in the body they stay as written; in the summary a line break stays and a tab
 becomes a space; in every other field tabs and line breaks are whitespace, collapsed with any
 run of spaces into one.
+
+`social` is the one line an item's social posts say in place of its title: optional, but not
+empty when given, and at most MAX_SOCIAL characters once its whitespace is collapsed.
 """
 
 from __future__ import annotations
@@ -44,12 +47,13 @@ FRONT_MATTER_FIELDS = frozenset(
     {
         "slug", "title", "audiences", "kind", "summary", "url", "video_url", "thumbnail",
         "duration", "speaker", "hashtags", "key_message", "publish_at", "expires_at",
-        "priority", "status",
+        "priority", "status", "social",
     }
 )  # fmt: skip
 MAX_TITLE = 300
 _Choice = TypeVar("_Choice", ContentKind, ContentStatus)
 MAX_KEY_MESSAGE = 500
+MAX_SOCIAL = 280  # a post holds a link and hashtags too
 MAX_PRIORITY = 1_000_000
 MAX_DURATION = 100 * 3600  # seconds; longer is a typo, not a video
 LOOKS_LIKE_A_DATE = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}")
@@ -80,6 +84,7 @@ class ContentDraft:
     duration_seconds: int | None
     speaker: str | None
     hashtags: tuple[str, ...]
+    social_line: str | None
     key_message: str | None
     publish_at: datetime | None
     expires_at: datetime | None
@@ -91,6 +96,10 @@ class ContentDraft:
         """A fingerprint of everything stored, to tell an edited file from an unchanged one."""
         values = asdict(self)
         del values["slug_line"]
+        # Left out when unset, so an item stored before the field existed keeps its fingerprint
+        # and its file's next import still finds it unchanged.
+        if values["social_line"] is None:
+            del values["social_line"]
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -300,6 +309,7 @@ class FrontMatterReader:
             duration_seconds=self.duration(),
             speaker=self.text("speaker", limit=200),
             hashtags=self.hashtags(),
+            social_line=self.social(),
             key_message=self.text("key_message", limit=MAX_KEY_MESSAGE),
             publish_at=publish_at,
             expires_at=expires_at,
@@ -341,6 +351,22 @@ class FrontMatterReader:
             text = " ".join(text.split())
         if limit is not None and len(text) > limit:
             self.problem(field, f"longer than {limit} characters")
+        return text
+
+    def social(self) -> str | None:
+        """The social posts' line: read as the title is, but an empty one is refused (the
+        field left out means the title)."""
+        value = self.data.get("social")
+        if "social" in self.data and (
+            value is None or (isinstance(value, str) and not value.strip())
+        ):
+            self.problem(
+                "social", "empty: write the posts' line, or leave the field out to use the title"
+            )
+            return None
+        text = self.text("social")
+        if text is not None and len(text) > MAX_SOCIAL:
+            self.problem("social", f"longer than {MAX_SOCIAL} characters: social posts are short")
         return text
 
     def refuses_controls(self, field: str, text: str) -> bool:

@@ -56,7 +56,8 @@ class ItemFields:
     """What an editor typed, as text, each named as the front-matter field it becomes.
 
     publish_at and expires_at are a date and time in the editor's own zone ("2026-11-03T09:00");
-    key_message is the text of the key message, existing or new; hashtags are words apart.
+    key_message is the text of the key message, existing or new; hashtags are words apart;
+    social is the line social posts say instead of the title (empty: the title).
     """
 
     title: str = ""
@@ -71,6 +72,7 @@ class ItemFields:
     duration: str = ""
     speaker: str = ""
     hashtags: str = ""
+    social: str = ""
     priority: str = "0"
     publish_at: str = ""
     expires_at: str = ""
@@ -94,6 +96,7 @@ def fields_of(item: ContentItem, zone: tzinfo = UTC) -> ItemFields:
         duration=_duration_text(item.duration_seconds),
         speaker=item.speaker or "",
         hashtags=" ".join(item.hashtags),
+        social=item.social_line or "",
         priority=str(item.priority),
         publish_at=_local(item.publish_at, zone),
         expires_at=_local(item.expires_at, zone),
@@ -241,6 +244,8 @@ def export_item(session: Session, slug: str) -> str:
     lines += [f"{name}: {_quoted(value)}" for name, value in optional if value is not None]
     if item.hashtags:
         lines.append(f"hashtags: [{', '.join(_quoted(tag) for tag in item.hashtags)}]")
+    if item.social_line is not None:
+        lines.append(f"social: {_quoted(item.social_line)}")
     lines.append("---")
     return "\n".join(lines) + "\n" + item.body_markdown
 
@@ -320,6 +325,7 @@ def _front_matter(slug: str, fields: ItemFields, zone: tzinfo) -> dict[str, Any]
         "speaker": fields.speaker,
         "key_message": fields.key_message,
         "hashtags": fields.hashtags,
+        "social": fields.social,
     }
     data.update({name: value for name, value in texts.items() if value.strip()})
     duration = fields.duration.strip()
@@ -365,6 +371,7 @@ def _stored(item: ContentItem) -> dict[str, object]:
         "link": item.url,
         "video": (item.video_url, item.thumbnail_url, item.duration_seconds, item.speaker),
         "hashtags": list(item.hashtags),
+        "social line": item.social_line,
         "priority": item.priority,
         "publish window": (item.publish_at, item.expires_at),
         "status": item.status,

@@ -113,6 +113,7 @@ def apply_draft(
     item.duration_seconds = draft.duration_seconds
     item.speaker = draft.speaker
     item.hashtags = list(draft.hashtags)
+    item.social_line = draft.social_line
     item.key_message = key_messages[draft.key_message] if draft.key_message else None
     item.publish_at = draft.publish_at
     item.expires_at = draft.expires_at

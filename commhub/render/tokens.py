@@ -23,6 +23,9 @@ class TokenPurpose(enum.StrEnum):
     MESSAGE = "message"  # every per-contact link of one message
     CALENDAR = "calendar"  # the team's subscribable calendar feed (scheduling)
     PERSONAL_FEED = "personal_feed"  # a contact's own Atom feed, and the clicks in it
+    SOCIAL_POST = "social_post"  # the short link in one social post
+    # The first-party cookie that lets a consented contact's click on a post count for them.
+    ATTRIBUTION = "attribution"
 
 
 # Longer than any token commhub signs: a longer one is not even verified.
@@ -83,6 +86,16 @@ class Tokens:
 def message_tokens(secret_keys: Sequence[str]) -> Tokens:
     """The tokens that put one message's contact behind every link of that message."""
     return Tokens(secret_keys, TokenPurpose.MESSAGE)
+
+
+def post_tokens(secret_keys: Sequence[str]) -> Tokens:
+    """The tokens in social posts' short links, each naming one post."""
+    return Tokens(secret_keys, TokenPurpose.SOCIAL_POST)
+
+
+def attribution_tokens(secret_keys: Sequence[str]) -> Tokens:
+    """The tokens in the attribution cookie, each naming one consented contact."""
+    return Tokens(secret_keys, TokenPurpose.ATTRIBUTION)
 
 
 class FeedTokens:

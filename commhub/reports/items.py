@@ -1,5 +1,5 @@
 """Per item and audience: delivered, unique human opens, clicks, votes and the relevance rate,
-and the clicks in personal feeds (the `rss` format).
+the clicks in personal feeds (the `rss` format) and on social posts (the `social` format).
 
 An item reaches an audience through the messages of editions that carried it to that
 audience (and whose contact has that role), unless the message left it out (the rule of
@@ -26,6 +26,7 @@ from commhub.store import (
     Format,
     Message,
     MessageStatus,
+    SocialPost,
     contact_roles,
     content_item_audiences,
     role_set_includes,
@@ -43,6 +44,7 @@ class ItemReach:
     yes: int
     no: int
     feed_clicks: int = 0  # contacts who clicked it in their personal feed
+    social_clicks: int = 0  # clicks on its posts for this audience (link previews left out)
 
     @property
     def relevance(self) -> float | None:
@@ -62,6 +64,7 @@ class ItemReach:
             "votes_no": self.no,
             "relevance": round(relevance, 4) if relevance is not None else None,
             "feed_clicks": self.feed_clicks,
+            "social_clicks": self.social_clicks,
         }
 
 
@@ -111,6 +114,7 @@ def item_report(session: Session, item_id: int | None = None) -> list[ItemReach]
     ).all()
     votes = _last_votes(session, item_id) if counts else {}
     feed = _feed_clicks(session, item_id)
+    social = _post_clicks(session, item_id)
     found = [
         ItemReach(
             item,
@@ -121,12 +125,54 @@ def item_report(session: Session, item_id: int | None = None) -> list[ItemReach]
             votes.get((found_id, audience, "yes"), 0),
             votes.get((found_id, audience, "no"), 0),
             feed.pop((item, audience), 0),
+            social.pop((item, audience), 0),
         )
         for found_id, item, audience, delivered, opens, clicks in counts
     ]
-    # Items only feeds carried so far: reached by no edition, clicked all the same.
-    found += [ItemReach(item, audience, 0, 0, 0, 0, 0, n) for (item, audience), n in feed.items()]
+    # Items only feeds or posts carried so far: reached by no email, clicked all the same.
+    for item, audience in sorted(feed.keys() | social.keys()):
+        found.append(
+            ItemReach(
+                item,
+                audience,
+                0,
+                0,
+                0,
+                0,
+                0,
+                feed.get((item, audience), 0),
+                social.get((item, audience), 0),
+            )
+        )
     return sorted(found, key=lambda reach: (reach.item, reach.audience))
+
+
+def _post_clicks(session: Session, item_id: int | None) -> dict[tuple[str, str], int]:
+    """(item slug, audience slug) -> clicks on the item's posts, each counted for every
+    audience its post was made for; link previews (machine clicks) left out."""
+    clicked = select(
+        Event.data["post_id"].as_integer().label("post_id"), Event.content_item_id
+    ).where(
+        Event.kind == EventKind.CLICK,
+        Event.format == Format.SOCIAL.value,
+        Event.message_id.is_(None),
+        Event.data["machine"].as_boolean().is_not(True),
+    )
+    if item_id is not None:
+        clicked = clicked.where(Event.content_item_id == item_id)
+    # Grouped outside: PostgreSQL would not take two bound JSON paths as one expression.
+    each = clicked.subquery()
+    per_post = select(each.c.post_id, func.count().label("n")).group_by(each.c.post_id)
+    counted = per_post.subquery()
+    found: dict[tuple[str, str], int] = {}
+    for slug, audiences, clicks in session.execute(
+        select(ContentItem.slug, SocialPost.audiences, counted.c.n)
+        .join(SocialPost, SocialPost.id == counted.c.post_id)
+        .join(ContentItem, ContentItem.id == SocialPost.content_item_id)
+    ):
+        for audience in audiences or ():
+            found[slug, audience] = found.get((slug, audience), 0) + int(clicks)
+    return found
 
 
 def _feed_clicks(session: Session, item_id: int | None) -> dict[tuple[str, str], int]:

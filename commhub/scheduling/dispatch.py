@@ -21,11 +21,26 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from commhub.clock import Clock
 from commhub.config import Settings
-from commhub.delivery import DeliveryBackend, EditionSender, SendPolicy, SendReport
+from commhub.delivery import (
+    DeliveryBackend,
+    EditionSender,
+    PosterFor,
+    PostReport,
+    PostSender,
+    SendPolicy,
+    SendReport,
+)
 from commhub.editions import CLAIM_SECONDS, acquire_lease, ensure_prepared, new_owner, release_lease
 from commhub.render import Renderer
 from commhub.scheduling.due import claim_due, interrupted, local_waves
-from commhub.store import PREPARE_ALERT, Edition, EditionState, raise_alert, session_scope
+from commhub.store import (
+    PREPARE_ALERT,
+    Channel,
+    Edition,
+    EditionState,
+    raise_alert,
+    session_scope,
+)
 
 log = logging.getLogger(__name__)
 # A send gives its thread back rather than wait longer than this for its next messages (a
@@ -78,10 +93,13 @@ class EditionRunner:
         workers: int = 4,
         policy: SendPolicy | None = None,
         max_wait: float = MAX_WAIT,
+        poster_for: PosterFor | None = None,
     ) -> None:
         self.sessions = sessions
         # One back end per edition under way: an SMTP connection is not shared by threads.
         self.make_backend = make_backend
+        # A social edition's posters, one per account; none: this runner posts nothing.
+        self.poster_for = poster_for
         self.settings = settings
         self.renderer = renderer
         self.clock = _StoppableClock(clock)
@@ -91,7 +109,7 @@ class EditionRunner:
         self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="edition")
         self._lock = threading.Lock()
-        self._running: dict[int, Future[SendReport | None]] = {}
+        self._running: dict[int, Future[SendReport | PostReport | None]] = {}
 
     def tick(self) -> TickReport:
         """Claim what is due, resume what was interrupted, and start sending both."""
@@ -141,7 +159,7 @@ class EditionRunner:
         with self._lock:
             self._running.pop(edition_id, None)
 
-    def _carry(self, edition_id: int) -> SendReport | None:
+    def _carry(self, edition_id: int) -> SendReport | PostReport | None:
         try:
             report = self.carry(edition_id)
         except Stopping:
@@ -155,11 +173,11 @@ class EditionRunner:
                 "edition %s: the next messages are due at %s", edition_id, report.waiting_until
             )
         elif report is not None:
-            counts = ", ".join(f"{n} {status.value}" for status, n in report.counts.items() if n)
+            counts = ", ".join(f"{n} {state.value}" for state, n in report.counts.items() if n)
             log.info("edition %s: %s (%s)", edition_id, report.state.value, counts or "empty")
         return report
 
-    def carry(self, edition_id: int) -> SendReport | None:
+    def carry(self, edition_id: int) -> SendReport | PostReport | None:
         """Prepare the edition if it is not yet, and send it; None when another process
         holds it or it is not for sending (held for approval, empty, paused)."""
         now = self.clock.now()
@@ -172,7 +190,7 @@ class EditionRunner:
                 edition = ensure_prepared(
                     session, edition_id, now, self.renderer, self.settings, local_waves
                 )
-                state = edition.state
+                state, channel = edition.state, edition.series.channel
         except (OperationalError, IntegrityError):
             # The database was busy or another process was at it: try again at the next
             # sweep rather than pause for a person.
@@ -186,6 +204,8 @@ class EditionRunner:
             with session_scope(self.sessions) as session:
                 release_lease(session, edition_id, self.owner)
             return None
+        if channel is Channel.SOCIAL:
+            return self._post(edition_id)
         backend = self.make_backend()
         try:
             sender = EditionSender(
@@ -196,6 +216,17 @@ class EditionRunner:
             return sender.send(edition_id)
         finally:
             backend.close()
+
+    def _post(self, edition_id: int) -> PostReport | None:
+        if self.poster_for is None:  # a runner built without posters leaves posts alone
+            with session_scope(self.sessions) as session:
+                release_lease(session, edition_id, self.owner)
+            return None
+        sender = PostSender(
+            self.sessions, self.poster_for, self.clock, owner=self.owner,
+            max_wait=self.max_wait, should_stop=self.clock.stopping.is_set,
+        )  # fmt: skip
+        return sender.send(edition_id)
 
     def _not_prepared(self, edition_id: int, exc: Exception) -> None:
         now = self.clock.now()

@@ -26,7 +26,9 @@ from commhub.store import (
     EditionState,
     Message,
     MessageStatus,
+    PostState,
     Series,
+    SocialPost,
     raise_alert,
     resolve_alerts,
     rowcount,
@@ -186,11 +188,28 @@ def interrupted(session: Session, now: datetime) -> list[int]:
             Message.next_attempt_at <= now,
         )
     )
+    # A social edition's posts, likewise: planned or in doubt, and due.
+    pending_posts = select(SocialPost.id).where(
+        SocialPost.edition_id == Edition.id,
+        SocialPost.state.in_((PostState.PLANNED, PostState.POSTING)),
+    )
+    due_posts = pending_posts.where(
+        or_(
+            SocialPost.state == PostState.POSTING,
+            SocialPost.next_attempt_at.is_(None),
+            SocialPost.next_attempt_at <= now,
+        )
+    )
     rows = session.execute(
         select(Edition.id, Edition.lease_owner, Edition.lease_expires_at)
         .where(
             Edition.state == EditionState.SENDING,
-            or_(Edition.prepared_at.is_(None), due.exists(), ~pending.exists()),
+            or_(
+                Edition.prepared_at.is_(None),
+                due.exists(),
+                due_posts.exists(),
+                ~pending.exists() & ~pending_posts.exists(),
+            ),
         )
         .order_by(Edition.id)
     )

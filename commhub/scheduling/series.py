@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from commhub.actions import Action, NextStep
 from commhub.addresses import InvalidAddress, parse_mailbox
+from commhub.editions import AccountSpec, account_audiences
 from commhub.errors import NotFound, Problem, SeriesError
 from commhub.library import (
     ChangeReport,
@@ -54,6 +55,7 @@ from commhub.library import (
 )
 from commhub.render import subject_problem
 from commhub.scheduling.cadence import BusinessDays, CadenceError, parse_cadence
+from commhub.scheduling.social_accounts import NOT_FOR_POSTS, read_accounts
 from commhub.store import (
     Audience,
     AuditAction,
@@ -71,8 +73,10 @@ RESERVED_SLUGS = frozenset({"new", "dates"})
 REQUIRED = ("slug", "name", "channel", "audiences", "cadence", "timezone", "subject", "from")
 OPTIONAL = (
     "max_items", "template", "reply_to", "partner_filter", "requires_approval",
-    "start", "shift", "holidays", "local_time", "grace", "rule_of_seven", "kinds",
+    "start", "shift", "holidays", "local_time", "grace", "rule_of_seven", "kinds", "accounts",
 )  # fmt: skip
+# A social series posts to accounts: no subject, sender or audiences of its own.
+REQUIRED_FOR_POSTS = ("slug", "name", "channel", "cadence", "timezone", "accounts")
 HOLIDAY_KEYS = ("country", "dates")
 DEFAULT_GRACE = timedelta(hours=6)
 MAX_GRACE = timedelta(days=7)
@@ -85,8 +89,8 @@ _MINUTES = {"d": 24 * 60, "h": 60, "m": 1}
 # neither an absolute path nor `..` can name a place outside it.
 TEMPLATE_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 PARTNER_FILTER_KEYS = ("types", "tiers", "regions")
-# Channels this version can send; the others arrive with their own issues.
-SENDABLE_CHANNELS = (Channel.NEWSLETTER, Channel.VIDEO_DIGEST)
+# Channels this version can send; feeds are published, not sent.
+SENDABLE_CHANNELS = (Channel.NEWSLETTER, Channel.VIDEO_DIGEST, Channel.SOCIAL)
 MAX_ITEMS_LIMIT = 50
 
 
@@ -113,6 +117,7 @@ class SeriesDefinition:
     grace: timedelta = DEFAULT_GRACE
     rule_of_seven: bool = False
     kinds: tuple[ContentKind, ...] | None = None  # None: the channel's own (see kinds_of)
+    accounts: tuple[AccountSpec, ...] = ()  # a social series' accounts
 
 
 def read_series_file(
@@ -206,7 +211,7 @@ class SeriesEntryReader:
 
     def problem(self, name: str, message: str) -> None:
         where = f"{self.label}.{name}" if name else self.label
-        line = self.lines.get(name) or self.lines.get("")
+        line = self.lines.get(name) or self.lines.get(name.split("[")[0]) or self.lines.get("")
         self.problems.append(Problem(self.source, message, where, line))
         self.failed = True
 
@@ -215,12 +220,16 @@ class SeriesEntryReader:
             return None
         for name in sorted(map(str, set(self.entry) - set(REQUIRED) - set(OPTIONAL))):
             self.problem(excerpt(name), "unknown field")
+        # Every field that is there is checked, so one run lists every problem.
+        channel = self.channel() if self.entry.get("channel") not in (None, "") else None
+        if channel is Channel.SOCIAL:
+            return self.social_definition()
+        if self.entry.get("accounts") is not None:
+            self.problem("accounts", "only a social series posts to accounts")
         missing = {name for name in REQUIRED if self.entry.get(name) in (None, "", [])}
         for name in REQUIRED:
             if name in missing:
                 self.problem(name, "required")
-        # Every field that is there is checked, so one run lists every problem.
-        channel = self.channel() if "channel" not in missing else None
         template = self.template(channel)
         holiday_country, company_days = self.holidays()
         definition = SeriesDefinition(
@@ -246,6 +255,10 @@ class SeriesEntryReader:
             rule_of_seven=self.boolean("rule_of_seven"),
             kinds=self.kinds(),
         )
+        return self.checked(definition)
+
+    def checked(self, definition: SeriesDefinition) -> SeriesDefinition | None:
+        """The definition, once the checks across fields pass (None if any field failed)."""
         has_holidays = definition.holiday_country or definition.company_days
         if has_holidays and definition.shift is Shift.NONE:
             self.problem("holidays", "has no effect without `shift: previous` or `next`")
@@ -254,6 +267,44 @@ class SeriesEntryReader:
         if definition.start is None and not self.failed and _counts_weeks(definition.cadence):
             self.problem("start", "required: the cadence counts weeks from the start date")
         return None if self.failed else definition
+
+    def social_definition(self) -> SeriesDefinition | None:
+        """A social series: the timing and content fields of any series, and its accounts,
+        refusing by name what makes no sense for a public post."""
+        for name, why in NOT_FOR_POSTS.items():
+            if name in self.entry:
+                self.problem(name, f"not for a social series: {why}")
+        missing = {name for name in REQUIRED_FOR_POSTS if self.entry.get(name) in (None, "", [])}
+        for name in REQUIRED_FOR_POSTS:
+            if name in missing:
+                self.problem(name, "required")
+        accounts: tuple[AccountSpec, ...] = ()
+        if "accounts" not in missing:
+            accounts, problems = read_accounts(self.entry.get("accounts"), self.known_audiences)
+            for message in problems:
+                where = message.split(":", 1)[0] if message.startswith("[") else ""
+                self.problem(f"accounts{where}", message.removeprefix(f"{where}: "))
+        holiday_country, company_days = self.holidays()
+        definition = SeriesDefinition(
+            slug=self.slug() if "slug" not in missing else "",
+            name=self.text("name", limit=200) or "",
+            channel=Channel.SOCIAL,
+            audiences=account_audiences(accounts),
+            cadence=self.cadence() if "cadence" not in missing else "",
+            timezone=self.timezone() if "timezone" not in missing else "",
+            subject="",
+            from_address="",
+            max_items=self.max_items(),
+            requires_approval=self.boolean("requires_approval"),
+            start=self.start(),
+            shift=self.shift(),
+            holiday_country=holiday_country,
+            company_days=company_days,
+            grace=self.grace(),
+            kinds=self.kinds(),
+            accounts=accounts,
+        )
+        return self.checked(definition)
 
     def text(self, name: str, limit: int = 300) -> str | None:
         value = self.entry.get(name)
@@ -593,6 +644,7 @@ def _apply(series: Series, definition: SeriesDefinition, audiences: dict[str, Au
         "grace_minutes": int(definition.grace.total_seconds() // 60),
         "rule_of_seven": definition.rule_of_seven,
         "kinds": [kind.value for kind in definition.kinds] if definition.kinds else None,
+        "accounts": [a.as_json() for a in definition.accounts] or None,
     }
     changed = False
     for key, value in values.items():

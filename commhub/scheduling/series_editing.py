@@ -22,6 +22,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from commhub.editions import accounts_of
 from commhub.errors import Conflict, Problem
 from commhub.library import ChangeReport
 from commhub.scheduling.cadence import (
@@ -245,6 +246,8 @@ def fields_of(series: Series) -> SeriesFields:
 def series_yaml(series: Series) -> str:
     """The series as a series file holding it alone: what `series apply` needs to recreate
     it exactly, so a change made in the UI can be put back into the file it came from."""
+    if series.channel is Channel.SOCIAL:
+        return _file_of(series.slug, _social_entry(series))
     entry: dict[str, Any] = {
         "slug": series.slug,
         "name": series.name,
@@ -266,6 +269,33 @@ def series_yaml(series: Series) -> str:
     if series.partner_filter:
         entry["partner_filter"] = {k: list(v) for k, v in sorted(series.partner_filter.items())}
     entry["requires_approval"] = series.requires_approval
+    entry |= _timing(series)
+    entry["local_time"] = series.local_time
+    entry["rule_of_seven"] = series.rule_of_seven
+    return _file_of(series.slug, entry)
+
+
+def _social_entry(series: Series) -> dict[str, Any]:
+    """A social series' entry: its accounts in place of audiences, subject and sender."""
+    entry: dict[str, Any] = {
+        "slug": series.slug,
+        "name": series.name,
+        "channel": series.channel.value,
+        "cadence": series.cadence,
+        "timezone": series.timezone,
+        "accounts": [account.as_json() for account in accounts_of(series.accounts)],
+    }
+    if series.max_items:
+        entry["max_items"] = series.max_items
+    if series.kinds:
+        entry["kinds"] = list(series.kinds)
+    entry["requires_approval"] = series.requires_approval
+    return entry | _timing(series)
+
+
+def _timing(series: Series) -> dict[str, Any]:
+    """The start, shift, holidays and grace of a series, as its file writes them."""
+    entry: dict[str, Any] = {}
     if series.start_date:
         entry["start"] = series.start_date
     entry["shift"] = series.shift.value
@@ -276,13 +306,15 @@ def series_yaml(series: Series) -> str:
         holidays["dates"] = [date.fromisoformat(day) for day in series.company_days]
     if holidays:
         entry["holidays"] = holidays
-    entry["local_time"] = series.local_time
     entry["grace"] = grace_text(series.grace_minutes)
-    entry["rule_of_seven"] = series.rule_of_seven
+    return entry
+
+
+def _file_of(slug: str, entry: dict[str, Any]) -> str:
     body = yaml.safe_dump(
         {"series": [entry]}, sort_keys=False, allow_unicode=True, default_flow_style=False
     )
-    header = f"# Series {series.slug}, as commhub holds it. Apply: commhub series apply FILE\n"
+    header = f"# Series {slug}, as commhub holds it. Apply: commhub series apply FILE\n"
     return header + body
 
 

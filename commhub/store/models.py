@@ -87,6 +87,25 @@ class Channel(enum.StrEnum):
     FEED = "feed"
 
 
+class Network(enum.StrEnum):
+    """Where a social series posts: each account of the series is on one of these."""
+
+    MASTODON = "mastodon"
+    LINKEDIN = "linkedin"
+    WEBHOOK = "webhook"
+
+
+class PostState(enum.StrEnum):
+    """A social post's life: planned when its edition is prepared, posting while the call
+    is made (committed before it), then posted, failed for good, or unknown (in doubt)."""
+
+    PLANNED = "planned"
+    POSTING = "posting"
+    POSTED = "posted"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
 # The format each channel's messages count as, in exposures and the heat map.
 FORMAT_OF: dict[Channel, Format] = {
     Channel.NEWSLETTER: Format.EMAIL,
@@ -280,6 +299,8 @@ class ContentItem(Base):
     duration_seconds: Mapped[int | None]
     speaker: Mapped[str | None] = mapped_column(String(200))
     hashtags: Mapped[list[str]] = mapped_column(default=list)
+    # What its social posts say in place of the title (front matter `social:`).
+    social_line: Mapped[str | None] = mapped_column(String(300))
     publish_at: Mapped[datetime | None] = mapped_column(index=True)
     expires_at: Mapped[datetime | None]
     priority: Mapped[int] = mapped_column(default=0)
@@ -384,6 +405,8 @@ class Series(Base):
     max_items: Mapped[int | None]
     # The kinds of item its editions carry, as written; None: the channel's own.
     kinds: Mapped[list[str] | None]
+    # A social series' accounts, as written: [{"network", "name", "audiences": [...] | "all"}].
+    accounts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     partner_filter: Mapped[dict[str, Any]] = mapped_column(default=dict)
     requires_approval: Mapped[bool] = mapped_column(default=False)
     # When it runs, beyond the cadence: the first day, the business-day rule, per-contact
@@ -524,6 +547,38 @@ class Message(Base):
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SocialPost(Base):
+    """One item posted on one account by one edition of a social series: exactly once."""
+
+    __tablename__ = "social_posts"
+    __table_args__ = (UniqueConstraint("edition_id", "account", "content_item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), index=True
+    )
+    network: Mapped[Network] = mapped_column(_enum(Network))
+    account: Mapped[str] = mapped_column(String(100))
+    # The account's audiences the item was picked for (one post however many).
+    audiences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    content_item_id: Mapped[int] = mapped_column(ForeignKey("content_items.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(500))
+    # The same for every attempt: a network that honours it makes one post of many requests.
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    state: Mapped[PostState] = mapped_column(_enum(PostState), default=PostState.PLANNED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    attempted_at: Mapped[datetime | None]
+    posted_at: Mapped[datetime | None]
+    remote_id: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[ContentItem] = relationship()
 
 
 class Event(Base):

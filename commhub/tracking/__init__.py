@@ -41,6 +41,13 @@ from commhub.tracking.signals import (
     record_vote,
     with_utm,
 )
+from commhub.tracking.social_clicks import (
+    ATTRIBUTION_COOKIE,
+    ATTRIBUTION_LIFETIME,
+    PostClick,
+    may_attribute,
+    record_post_click,
+)
 from commhub.tracking.subscriptions import (
     MessageOwner,
     find_message,
@@ -52,6 +59,8 @@ from commhub.tracking.subscriptions import (
 
 __all__ = [
     "ALERT_RATE",
+    "ATTRIBUTION_COOKIE",
+    "ATTRIBUTION_LIFETIME",
     "CHANNEL_CHOICES",
     "DEFAULT_PROXIES",
     "FORMATS",
@@ -63,6 +72,7 @@ __all__ = [
     "ComplaintRate",
     "MailProxies",
     "MessageOwner",
+    "PostClick",
     "PreferencesError",
     "WebhookKeyError",
     "WebhookVerifier",
@@ -73,12 +83,14 @@ __all__ = [
     "hold_reason",
     "link_target",
     "masked",
+    "may_attribute",
     "not_sent_to",
     "recent_rate",
     "record_click",
     "record_events",
     "record_exposures",
     "record_open",
+    "record_post_click",
     "record_vote",
     "role_choices",
     "save_preferences",

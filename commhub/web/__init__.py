@@ -28,6 +28,7 @@ from commhub.web import (
     public_feeds,
     series_editing,
     series_pages,
+    social_links,
     subscription,
     times,
     tracking,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(feed_sources.blueprint)
     # Public, token-authorised endpoints behind the links in messages.
     app.register_blueprint(tracking.blueprint)
+    app.register_blueprint(social_links.blueprint)
     app.register_blueprint(subscription.blueprint)
     app.register_blueprint(web_version.blueprint)
     app.register_blueprint(calendar_feed.blueprint)

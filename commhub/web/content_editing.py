@@ -71,6 +71,7 @@ class ItemForm(FlaskForm):  # type: ignore[misc] # Flask-WTF ships no type hints
     duration = StringField("Duration (mm:ss, h:mm:ss or seconds)")
     speaker = StringField("Speaker")
     hashtags = StringField("Hashtags (words, apart)")
+    social = StringField("Social post line")
     priority = StringField("Priority (higher first)")
     publish_at = StringField("Publish from")
     expires_at = StringField("Until")
@@ -256,6 +257,7 @@ def _fields(form: ItemForm) -> ItemFields:
         duration=text("duration"),
         speaker=text("speaker"),
         hashtags=text("hashtags"),
+        social=text("social"),
         priority=text("priority"),
         publish_at=text("publish_at"),
         expires_at=text("expires_at"),

@@ -1,5 +1,6 @@
 """Acting on editions from the browser, for editors and admins: approve, pause, release,
-cancel, resend the messages in doubt, and send a series' next edition now.
+cancel, resend the messages in doubt, settle a social post in doubt or failed, and send a
+series' next edition now.
 
 Each is a POST from a button (CSRF-checked) calling the same domain function as the CLI,
 which writes the audit log. The web process prepares and sends nothing itself: an approved,
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -25,16 +26,19 @@ from commhub.editions import (
     prepare_resend_unknown,
     reject_edition,
     release_edition,
+    settle_post,
 )
 from commhub.errors import Conflict, InvalidInput
 from commhub.scheduling import send_next_soon
-from commhub.store import EditionState, User
+from commhub.store import EditionState, SocialPost, User
 from commhub.web.auth import EDITORS, roles_required, safe_next, signed_in_user, staff_only
+from commhub.web.editions_pages import is_web_url
 from commhub.web.runtime import db_session, runtime
 
 blueprint = Blueprint("edition_actions", __name__)
 staff_only(blueprint)
 SOON = "the scheduler takes it up within a minute"
+MAX_URL = 2000  # the longest URL a post keeps (social_posts.url)
 
 
 @blueprint.post("/editions/<row_id:edition_id>/approve")
@@ -103,6 +107,47 @@ def resend_unknown(edition_id: int) -> ResponseReturnValue:
         return f"Edition {edition_id}: {count:,} messages in doubt queued again; {SOON}."
 
     return _act(edition_id, act)
+
+
+@blueprint.post("/editions/<row_id:edition_id>/posts/<row_id:post_id>/settle")
+@roles_required(*EDITORS)
+def settle(edition_id: int, post_id: int) -> ResponseReturnValue:
+    """A person's word on a post in doubt or failed: outcome=posted (it is live, at the
+    optional url) or outcome=again (post it again at the scheduler's next sweep)."""
+    session = db_session()
+    post = session.get(SocialPost, post_id)
+    if post is None or post.edition_id != edition_id:
+        abort(404)
+    back = url_for("editions_pages.detail", edition_id=edition_id, _anchor=f"post-{post_id}")
+    outcome = request.form.get("outcome")
+    url = request.form.get("url", "").strip()
+    if outcome not in ("posted", "again"):
+        flash("Nothing changed: say whether the post is live or is to be posted again.", "error")
+        return redirect(back, 303)
+    if outcome == "posted" and url and (len(url) > MAX_URL or not is_web_url(url)):
+        flash(
+            f"Nothing changed: where post {post_id} is live must be an address starting with "
+            "https:// or http:// (or left blank).",
+            "error",
+        )
+        return redirect(back, 303)
+    user = signed_in_user()
+    by = user.email if user else "the web"
+    posted = outcome == "posted"
+    now = _now()
+    try:
+        settle_post(session, post_id, posted, by, now, (url or None) if posted else None)
+    except ValueError as refused:
+        session.rollback()
+        flash(f"Nothing changed: {refused}.", "error")
+        return redirect(back, 303)
+    where = f" at {url}" if posted and url else ""
+    session.commit()
+    if posted:
+        flash(f"Post {post_id} marked as live{where}.")
+    else:
+        flash(f"Post {post_id} is to be posted again: {SOON}.")
+    return redirect(back, 303)
 
 
 @blueprint.post("/series/<path:slug>/send-now")

@@ -35,7 +35,7 @@ from commhub.scheduling import (
     save_series,
     series_yaml,
 )
-from commhub.store import Audience, ContentKind, Series, Shift
+from commhub.store import Audience, Channel, ContentKind, Series, Shift
 from commhub.web.auth import EDITORS, roles_required, staff_only
 from commhub.web.runtime import db_session, renderer, runtime
 from commhub.web.times import viewer_zone
@@ -58,6 +58,12 @@ CONTROL_OF = {
     "audiences": "audiences",
 }
 _FIELD_NAMES = tuple(SeriesFields.__dataclass_fields__)
+# The channels the form edits; a social series is written in its series file.
+CHANNELS = [(Channel.NEWSLETTER.value, "Newsletter"), (Channel.VIDEO_DIGEST.value, "Video digest")]
+IN_THE_FILE = (
+    "a social series is edited in its series file (accounts and their credentials are "
+    "settings, not form fields): write it there and run commhub series apply FILE"
+)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -111,6 +117,10 @@ def edit(slug: str) -> ResponseReturnValue:
             mimetype="text/yaml",
             headers={"Content-Disposition": f'attachment; filename="{series.slug}.yml"'},
         )
+    if series.channel is Channel.SOCIAL:
+        # Nothing to save from here: a POST is refused as the page says.
+        status = 409 if request.method == "POST" else 200
+        return render_template("series/edit_social.html", series=series), status
     return _page(series, fields_of(series))
 
 
@@ -140,7 +150,7 @@ def _page(series: Series | None, start: SeriesFields) -> ResponseReturnValue:
     """The form: shown, re-shown with the dates, or saved."""
     session = db_session()
     form = SeriesForm(data=vars(start))
-    form.channel.choices = [("newsletter", "Newsletter"), ("video_digest", "Video digest")]
+    form.channel.choices = CHANNELS
     form.kinds.choices = [(kind.value, kind.value) for kind in ContentKind]
     form.shift.choices = SHIFTS
     form.timezone.choices = _zones(form.timezone.data or start.timezone)
@@ -155,9 +165,15 @@ def _page(series: Series | None, start: SeriesFields) -> ResponseReturnValue:
             errors = _errors(shown.problems)
             return _render(form, series, shown, errors, 200)
         editing = series.slug if series else None
-        definition, problems = read_series_form(
-            session, fields, renderer().has_template, editing=editing
-        )
+        refused = _channel_problem(fields.channel)
+        if refused is not None:
+            # Read as a social series, the form's subject and sender would be refused and
+            # its accounts missing: one clear word about the channel says it better.
+            definition, problems = None, [refused]
+        else:
+            definition, problems = read_series_form(
+                session, fields, renderer().has_template, editing=editing
+            )
         if definition is not None:
             try:
                 saved = save_series(session, definition, _now(), new=series is None)
@@ -183,6 +199,14 @@ def _render(
     return render_template(
         "series/edit.html", form=form, series=series, shown=shown, errors=errors
     ), status
+
+
+def _channel_problem(channel: str) -> Problem | None:
+    """Why the form may not save a series on this channel (None: it may; a channel no
+    series may have is left for the series reader to refuse in its own words)."""
+    if channel.strip() == Channel.SOCIAL.value:
+        return Problem("form", IN_THE_FILE, "channel")
+    return None
 
 
 def _fields(form: SeriesForm) -> SeriesFields:

@@ -9,8 +9,16 @@ from flask.typing import ResponseReturnValue
 
 from commhub.addresses import InvalidAddress, normalise_address
 from commhub.delivery import Outcome, send_test
-from commhub.editions import Preview, audiences_of, preview_edition
+from commhub.editions import (
+    PostPreview,
+    Preview,
+    accounts_of,
+    audiences_of,
+    preview_edition,
+    social_preview,
+)
 from commhub.errors import Conflict, InvalidInput
+from commhub.render import SocialComposer
 from commhub.scheduling import (
     cadence_in_words,
     count_series,
@@ -19,6 +27,7 @@ from commhub.scheduling import (
     recent_editions,
     series_summaries,
 )
+from commhub.store import Channel, Network, Series
 from commhub.web.auth import EDITORS, roles_required, signed_in_user, staff_only
 from commhub.web.outbox import inert
 from commhub.web.paging import Pager
@@ -54,6 +63,8 @@ def detail(slug: str) -> ResponseReturnValue:
         grace=_duration(timedelta(minutes=series.grace_minutes)),
         upcoming=next_dates(session, series, now),
         recent=recent_editions(session, series.id, now),
+        social=series.channel is Channel.SOCIAL,
+        accounts=accounts_of(series.accounts),
     )
 
 
@@ -74,6 +85,8 @@ def preview(slug: str) -> ResponseReturnValue:
     subject; the held edition if one awaits approval, the last one sent if nothing is new."""
     session = db_session()
     series = get_series(session, slug)
+    if series.channel is Channel.SOCIAL:
+        return _social_preview(series)
     audiences = [audience.slug for audience in audiences_of(session, series)]
     wanted = [a for a in request.args.getlist("role") if a in audiences] or audiences
     shown: Preview | None = None
@@ -104,6 +117,9 @@ def send_test_view(slug: str) -> ResponseReturnValue:
     """Send that preview to one address through the configured back end, subject [Test]."""
     roles = request.form.getlist("role")
     back = url_for("series_pages.preview", slug=slug, role=roles)
+    if get_series(db_session(), slug).channel is Channel.SOCIAL:
+        flash(f"No test sent: {slug} posts to its accounts; it sends no email.", "error")
+        return redirect(back, 303)
     try:
         address = normalise_address(request.form.get("to", ""))
     except InvalidAddress as exc:
@@ -133,3 +149,36 @@ def _preview(slug: str, roles: list[str] | None) -> Preview:
     series = get_series(session, slug)
     now = runtime().clock.now()
     return preview_edition(session, series, roles, now, renderer(), runtime().settings)
+
+
+def _social_preview(series: Series) -> ResponseReturnValue:
+    """The posts a social series' next edition would make, account by account, word for
+    word: the held edition's if one waits for approval."""
+    session = db_session()
+    composer = SocialComposer(renderer().templates_dir)  # the templates the web renders with
+    now = runtime().clock.now()
+    problem = None
+    groups: list[tuple[str, Network, list[PostPreview]]] = []
+    held = None
+    try:
+        shown = social_preview(session, series, now, composer, runtime().settings)
+    except InvalidInput as refused:  # a post template to fix
+        problem = str(refused)
+    else:
+        groups, held = _by_account(shown.posts), shown.awaiting_approval
+    return render_template(
+        "series/social_preview.html",
+        series=series,
+        groups=groups,
+        held=held,
+        problem=problem,
+        accounts=accounts_of(series.accounts),
+    )
+
+
+def _by_account(posts: list[PostPreview]) -> list[tuple[str, Network, list[PostPreview]]]:
+    """The posts under their account, accounts in the order their first post comes."""
+    groups: dict[tuple[str, Network], list[PostPreview]] = {}
+    for post in posts:
+        groups.setdefault((post.account, post.network), []).append(post)
+    return [(account, network, found) for (account, network), found in groups.items()]

@@ -15,11 +15,15 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.urls import iri_to_uri
 
+from commhub.render import attribution_tokens
 from commhub.store import quick_write
 from commhub.tracking import (
+    ATTRIBUTION_COOKIE,
+    ATTRIBUTION_LIFETIME,
     DEFAULT_PROXIES,
     MailProxies,
     link_target,
+    may_attribute,
     record_click,
     record_open,
     record_vote,
@@ -56,11 +60,30 @@ def click(token: str, link_id: int) -> ResponseReturnValue:
     # The target comes from the edition's link table, never from the request.
     with quick_write(session, durable=False):
         location = record_click(session, owner, link_id, link, runtime().clock.now())
+        attribute = may_attribute(session, owner.contact_id)
         session.commit()
-    return _redirect_to(location)
+    response = redirect_to(location)
+    if attribute:
+        _remember(response, owner.contact_id)
+    return response
 
 
-def _redirect_to(location: str) -> Response:
+def _remember(response: Response, contact_id: int) -> None:
+    """The attribution cookie: this browser is this consented contact's, so that a click on
+    a social post from it counts for them. Sent back only to /s/, never to script."""
+    settings = runtime().settings
+    response.set_cookie(
+        ATTRIBUTION_COOKIE,
+        attribution_tokens(settings.secret_keys).sign(contact_id),
+        max_age=int(ATTRIBUTION_LIFETIME.total_seconds()),
+        path="/s/",
+        secure=settings.base_url.startswith("https://"),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def redirect_to(location: str) -> Response:
     """A 302 to the stored URL as it is, byte for byte (werkzeug's redirect would re-encode
     it); only a URL with characters a header cannot carry is converted to a URI."""
     if not location.isascii() or not location.isprintable():

@@ -156,6 +156,7 @@ def _seed(env: Mapping[str, str | None], data_dir: Path) -> None:
         assert held is not None, "the executive briefing was not held for approval"
         _commhub(env, "editions", "approve", str(held), "--by", "admin@staff.example")
         _commhub(env, "editions", "send", "video-digest", "--now")
+        _commhub(env, "editions", "send", "partner-social", "--now")
     finally:
         runtime.close()
 
@@ -175,6 +176,11 @@ def _ids(runtime: Runtime) -> dict[str, str]:
             )
             for channel in (Channel.NEWSLETTER, Channel.VIDEO_DIGEST)
         )
+        social_id = session.scalar(
+            select(Edition.id)
+            .join(Series, Series.id == Edition.series_id)
+            .where(Edition.state == EditionState.SENT, Series.channel == Channel.SOCIAL)
+        )
         partner_id = session.scalar(select(Partner.id).order_by(Partner.id))
         user_id = session.scalar(select(User.id).order_by(User.id))
         message_id, digest_message_id = (
@@ -190,6 +196,7 @@ def _ids(runtime: Runtime) -> dict[str, str]:
     assert partner_id, "the seeded site has no partners"
     assert message_id, "the seeded edition has no message sent"
     assert digest_message_id, "the seeded video digest has no message sent"
+    assert social_id, "the seeded social series posted nothing"
     return {
         "content_slug": content_slug,
         "series_slug": "partner-newsletter",
@@ -198,6 +205,7 @@ def _ids(runtime: Runtime) -> dict[str, str]:
         "message_id": str(message_id),
         "digest_id": str(digest_id),
         "digest_message_id": str(digest_message_id),
+        "social_id": str(social_id),
         "user_id": str(user_id),
         "hostile_slug": HOSTILE_SLUG,
     }

@@ -1,8 +1,8 @@
 """The staff pages the browser tests visit, and which roles may see them: the one list.
 
 A path may name {content_slug}, {series_slug}, {edition_id}, {message_id}, {digest_id},
-{digest_message_id}, {partner_id} or {user_id}: real ones, looked up in the seeded database
-(conftest.Site.ids) when the test runs.
+{digest_message_id}, {social_id}, {partner_id} or {user_id}: real ones, looked up in the
+seeded database (conftest.Site.ids) when the test runs.
 """
 
 from __future__ import annotations
@@ -50,6 +50,10 @@ STAFF_PAGES: Final = (
     StaffPage("digest-preview", "/series/video-digest/preview"),
     StaffPage("digest-edition", "/editions/{digest_id}"),
     StaffPage("digest-message", "/outbox/{digest_id}/{digest_message_id}"),
+    StaffPage("social-series", "/series/partner-social"),
+    StaffPage("social-preview", "/series/partner-social/preview"),
+    StaffPage("social-edit", "/series/partner-social/edit", EDITORS),
+    StaffPage("social-edition", "/editions/{social_id}"),
     StaffPage("contacts", "/contacts"),
     StaffPage("contacts-import", "/contacts/import", EDITORS),
     StaffPage("contacts-erase", "/contacts/erase", ADMINS),

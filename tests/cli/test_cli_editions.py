@@ -28,7 +28,8 @@ def ready(tmp_path: Path) -> Commhub:
         assert result.exit_code == 0, result.output
     applied = commhub("series", "apply", str(REPO / "series.yml"))
     assert applied.exit_code == 0, applied.output
-    assert "3 created" in applied.stdout  # the newsletter, the briefing, the video digest
+    # The newsletter, the briefing, the video digest and the social series.
+    assert "4 created" in applied.stdout
     return commhub
 
 
@@ -74,6 +75,44 @@ def test_the_demo_video_digest_sends_and_lists_with_its_channel(
     assert "channel: video_digest" in ready("editions", "show", str(digest["id"])).stdout
     [message] = outbox_messages(tmp_path, digest["id"])[:1]
     assert message["Subject"].startswith("Partner Video Digest")
+
+
+def test_the_demo_social_series_previews_its_posts_and_has_no_test_send(ready: Commhub) -> None:
+    preview = ready("editions", "preview", "partner-social")
+    assert preview.exit_code == 0, preview.output
+    assert "--- northwind-dev (mastodon) for " in preview.stdout
+    assert "/s/preview" in preview.stdout
+    assert " of 500)" in preview.stdout
+    refused = ready("editions", "test", "partner-social", "--to", "ann@vendor.example")
+    assert refused.exit_code == 1
+    assert "partner-social is a social series" in refused.output
+
+
+def test_the_demo_social_series_posts_to_the_outbox_and_lists_its_posts(
+    ready: Commhub, tmp_path: Path
+) -> None:
+    sent = ready("editions", "send", "partner-social", "--now")
+    assert sent.exit_code == 0, sent.output
+    assert "posts (" in sent.stdout
+    posts = json.loads(
+        ready("posts", "list", "--series", "partner-social", "--format", "json").stdout
+    )
+    assert posts
+    assert {p["state"] for p in posts} == {"posted"}
+    assert {p["network"] for p in posts} == {"mastodon", "linkedin", "webhook"}
+    edition_id = posts[0]["edition_id"]
+    files = list((tmp_path / "var" / "social-outbox" / str(edition_id)).glob("*.json"))
+    assert len(files) == len(posts)
+    assert all(p["text"] and "/s/" in p["text"] for p in posts)
+    shown = ready("editions", "show", str(edition_id)).stdout
+    assert "channel: social" in shown
+    assert f"posts: {len(posts)} posted" in shown
+    table = ready("posts", "list").stdout
+    assert "northwind-dev" in table
+    # Only a post in doubt or failed may be settled.
+    refused = ready("posts", "settle", str(posts[0]["id"]), "--again")
+    assert refused.exit_code == 1
+    assert "only unknown or failed posts" in refused.output
 
 
 def test_an_edition_needing_approval_is_held_then_approved_and_sent(

@@ -63,7 +63,8 @@ def receiver(request: pytest.FixtureRequest) -> Iterator[Receiver]:
         fake.stop()
 
 
-def commhub(world: World, receiver: Receiver, *args: str) -> subprocess.Popen[bytes]:
+def commhub(world: World, extra_env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    """A `commhub` process on the world's database, with extra_env set."""
     settings = world.runtime.settings
     env = {
         **os.environ,
@@ -71,7 +72,7 @@ def commhub(world: World, receiver: Receiver, *args: str) -> subprocess.Popen[by
         "COMMHUB_DATABASE_URL": settings.database_url,
         "COMMHUB_SECRET_KEY": TEST_SECRET,
         "COMMHUB_POSTAL_ADDRESS": settings.postal_address,
-        **receiver.env,
+        **extra_env,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "commhub", *args], env=env,
@@ -90,7 +91,7 @@ def test_kill_9_mid_send_then_resume_sends_everyone_and_no_one_twice(
                thumbnail_url="https://cdn.example/thumbs/1.jpg")  # fmt: skip
     emails = world.many_contacts(receiver.contacts, ["sales"])
 
-    sender = commhub(world, receiver, "editions", "send", "news", "--now")
+    sender = commhub(world, receiver.env, "editions", "send", "news", "--now")
     deadline = time.monotonic() + 60
     while sum(receiver.counts().values()) < receiver.kill_after:
         assert sender.poll() is None, sender.communicate()
@@ -101,7 +102,7 @@ def test_kill_9_mid_send_then_resume_sends_everyone_and_no_one_twice(
     received_before = sum(receiver.counts().values())
     assert received_before < receiver.contacts, "killed too late to prove anything"
 
-    resumed = commhub(world, receiver, "editions", "resume", "--all")
+    resumed = commhub(world, receiver.env, "editions", "resume", "--all")
     out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err.decode()
 

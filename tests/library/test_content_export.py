@@ -3,6 +3,7 @@ reads back as the same item."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,7 +45,7 @@ TRICKY = ItemFields(
 STORED = (
     "slug", "title", "kind", "status", "summary", "body_markdown", "body_html", "url",
     "video_url", "thumbnail_url", "duration_seconds", "speaker", "hashtags", "publish_at",
-    "expires_at", "priority",
+    "expires_at", "priority", "social_line",
 )  # fmt: skip
 
 
@@ -74,6 +75,26 @@ def test_an_exported_item_imports_as_the_same_item(runtime: Runtime, tmp_path: P
         assert snapshot(imported) == before
 
 
+def test_a_social_line_is_exported_and_imports_as_the_same_item(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    line = 'yes: "Lisbon" # 3-5 Nov --- café'
+    with session_scope(runtime.sessions) as session:
+        item = save_item(session, None, replace(TRICKY, social=line), NOW)
+        before = snapshot(item)
+        text = export_item(session, "api/v3-guide")
+        session.execute(delete(ContentItem))
+    assert before["social_line"] == line
+    assert '\nsocial: "yes: \\"Lisbon\\" # 3-5 Nov --- café"\n' in text
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "v3-guide.md").write_text(text, encoding="utf-8")
+    with session_scope(runtime.sessions) as session:
+        assert import_library(session, tmp_path).created == ["api/v3-guide"]
+        assert snapshot(session.scalars(select(ContentItem)).one()) == before
+    with session_scope(runtime.sessions) as session:
+        assert import_library(session, tmp_path).unchanged == ["api/v3-guide"]
+
+
 def test_an_item_without_optional_fields_round_trips(runtime: Runtime, tmp_path: Path) -> None:
     plain = ItemFields(title="Plain", audiences=("sales",), body="")
     with session_scope(runtime.sessions) as session:
@@ -82,6 +103,7 @@ def test_an_item_without_optional_fields_round_trips(runtime: Runtime, tmp_path:
         session.execute(delete(ContentItem))
     assert "url:" not in text
     assert "publish_at:" not in text
+    assert "social:" not in text
     (tmp_path / "plain.md").write_text(text, encoding="utf-8")
     with session_scope(runtime.sessions) as session:
         import_library(session, tmp_path)

@@ -4,9 +4,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from commhub.library.changes import ChangeReport
 from commhub.library.content_files import parse_library
-from commhub.store.models import ContentKind, ContentStatus
+from commhub.library.library import import_library
+from commhub.store.db import session_scope
+from commhub.store.models import ContentItem, ContentKind, ContentStatus
+from commhub.wiring import Runtime
 
 AUDIENCES = {"sales", "technical", "marketing", "development", "executive"}
 
@@ -143,3 +148,75 @@ def test_an_impossible_date_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     (problem,) = problems
     assert problem.source == str(bad)
     assert "impossible date" in problem.message
+
+
+def test_a_social_line_is_read_with_its_whitespace_collapsed(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "x.md",
+        '---\ntitle: T\naudiences: [sales]\nsocial: "  Meet us\\n in\\tLisbon,  3-5 Nov "\n---\n',
+    )
+    drafts, problems = parse_library(tmp_path, AUDIENCES)
+    assert problems == []
+    assert [d.social_line for d in drafts] == ["Meet us in Lisbon, 3-5 Nov"]
+    write(tmp_path, "x.md", "---\ntitle: T\naudiences: [sales]\n---\n")
+    assert [d.social_line for d in parse_library(tmp_path, AUDIENCES)[0]] == [None]
+
+
+def test_a_social_line_of_280_characters_is_kept_and_a_longer_one_refused(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "x.md", f"---\ntitle: T\naudiences: [sales]\nsocial: {'a' * 280}\n---\n")
+    drafts, problems = parse_library(tmp_path, AUDIENCES)
+    assert (problems, [d.social_line for d in drafts]) == ([], ["a" * 280])
+    bad = write(tmp_path, "x.md", f"---\ntitle: T\naudiences: [sales]\nsocial: {'a' * 281}\n---\n")
+    drafts, problems = parse_library(tmp_path, AUDIENCES)
+    assert drafts == []
+    assert [str(p) for p in problems] == [
+        f"{bad}:4:social: longer than 280 characters: social posts are short"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("front", "message"),
+    [
+        # As written in the file: found before YAML reads it, at its place in the line.
+        ("social: Launch\x1bday", "control character U+001B (ESC) at character 15 of the line"),
+        # As a double-quoted YAML escape makes it.
+        ('social: "Launch\\e day"', "control character U+001B (ESC): refused"),
+        ("social: ''", "empty: write the posts' line, or leave the field out to use the title"),
+        ("social:", "empty: write the posts' line"),
+        ("social: [a, b]", "must be text"),
+    ],
+)
+def test_a_bad_social_line_is_named_by_file_line_and_field(
+    tmp_path: Path, front: str, message: str
+) -> None:
+    bad = write(tmp_path, "x.md", f"---\ntitle: T\naudiences: [sales]\n{front}\n---\nbody\n")
+    drafts, problems = parse_library(tmp_path, AUDIENCES)
+    assert drafts == []
+    (problem,) = problems
+    assert (problem.source, problem.line, problem.field) == (str(bad), 4, "social")
+    assert message in problem.message
+
+
+def test_a_social_line_is_imported_and_a_changed_one_updates_the_item(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "launch.md", "---\ntitle: Launch\naudiences: [sales]\n---\nx\n")
+
+    def imported() -> tuple[ChangeReport, str | None]:
+        with session_scope(runtime.sessions) as session:
+            report = import_library(session, tmp_path)
+            return report, session.scalars(select(ContentItem)).one().social_line
+
+    assert imported()[1] is None
+    path.write_text("---\ntitle: Launch\naudiences: [sales]\nsocial: Launch day!\n---\nx\n")
+    report, line = imported()
+    assert (report.updated, line) == (["launch"], "Launch day!")
+    report, line = imported()
+    assert (report.unchanged, report.updated, line) == (["launch"], [], "Launch day!")
+    path.write_text("---\ntitle: Launch\naudiences: [sales]\nsocial: Launch week!\n---\nx\n")
+    assert imported() == (ChangeReport(updated=["launch"]), "Launch week!")
+    path.write_text("---\ntitle: Launch\naudiences: [sales]\n---\nx\n")
+    assert imported() == (ChangeReport(updated=["launch"]), None)

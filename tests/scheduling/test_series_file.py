@@ -88,9 +88,9 @@ def test_each_problem_names_the_series_field_and_line(
 
 
 def test_a_channel_that_cannot_be_sent_yet_says_so(tmp_path: Path) -> None:
-    # (social arrives with its own issue; newsletters and video digests can be sent)
-    with pytest.raises(SeriesError, match='"social" cannot be sent yet'):
-        read(tmp_path, GOOD.replace("channel: newsletter", "channel: social"))
+    # (feeds are published, not sent: /feeds serves them)
+    with pytest.raises(SeriesError, match='"feed" cannot be sent yet'):
+        read(tmp_path, GOOD.replace("channel: newsletter", "channel: feed"))
 
 
 def test_an_unknown_template_is_refused(tmp_path: Path) -> None:

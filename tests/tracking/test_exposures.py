@@ -222,6 +222,7 @@ def test_the_item_report_counts_human_opens_clicks_and_last_votes(
     assert rows[("deal-reg", "sales")] == {
         "item": "deal-reg", "audience": "sales", "delivered": 2, "unique_human_opens": 1,
         "clicks": 1, "votes_yes": 1, "votes_no": 1, "relevance": 0.5, "feed_clicks": 0,
+        "social_clicks": 0,
     }  # fmt: skip
     assert rows[("security", "sales")]["relevance"] is None
 

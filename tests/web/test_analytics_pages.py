@@ -152,8 +152,10 @@ def test_relevance_worst_first_with_the_votes_it_is_out_of(
     relevance = section(page(staff_client(world)), "relevance")
     assert 'href="/analytics/items.csv"' in relevance
     assert [row[0] for row in cells(relevance)] == ["dull", "useful"]
-    # item, audience, delivered, opened, clicked, clicked in a feed, yes, no, relevance
-    assert cells(relevance)[0][1:] == ["sales", "2", "0", "0", "0", "0", "2", "0% of 2 votes"]
+    # item, audience, delivered, opened, clicked, in a feed, on social, yes, no, relevance
+    assert cells(relevance)[0][1:] == [
+        "sales", "2", "0", "0", "0", "0", "0", "2", "0% of 2 votes",
+    ]  # fmt: skip
     assert cells(relevance)[1][-1] == "100% of 1 vote"
     assert '<a href="/content/dull">dull</a>' in relevance
 

@@ -310,3 +310,44 @@ def test_a_title_with_markup_typed_in_the_form_arrives_as_text_in_every_email_pa
     assert "<img src=x" not in shown
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
     assert SCRIPT_TITLE in text_part.get_content()  # plain text: the title as typed
+
+
+def test_a_social_post_line_is_saved_shown_and_cleared(world: World) -> None:
+    client, email = staff_session(world)
+    assert "Social post line" in client.get("/content/new").get_data(as_text=True)
+    line = "Meet us in Lisbon: 3 days, 1,500 partners & one “big” announcement"
+    answer = client.post("/content/new", data=form(client, social=f"  {line}\r\n "))
+    assert answer.status_code == 303
+    assert items(world)["partner-summit-2027"].social_line == line
+    shown = client.get("/content/partner-summit-2027").get_data(as_text=True)
+    assert f"<dt>Social post line</dt><dd>{html.escape(line, quote=False)}</dd>" in shown
+    page = client.get("/content/partner-summit-2027/edit").get_data(as_text=True)
+    assert f'value="{html.escape(line)}"' in page
+    answer = client.post("/content/partner-summit-2027/edit", data=form(client, social=" "))
+    assert answer.status_code == 303
+    assert items(world)["partner-summit-2027"].social_line is None
+    assert "Social post line" not in client.get("/content/partner-summit-2027").get_data(
+        as_text=True
+    )
+    assert audit(world)[-1] == (
+        email,
+        "edited",
+        "content",
+        "partner-summit-2027",
+        "changed social line",
+    )
+
+
+def test_a_wrong_social_post_line_is_named_beside_it_and_nothing_is_saved(world: World) -> None:
+    client, _ = staff_session(world)
+    for typed, message in [
+        ("x" * 281, "longer than 280 characters: social posts are short"),
+        ("Launch\x1bday", "control character U+001B (ESC): refused"),
+    ]:
+        answer = client.post("/content/new", data=form(client, social=typed))
+        assert answer.status_code == 400
+        page = html.unescape(answer.get_data(as_text=True))
+        assert f'id="social-error">{message}' in page
+        assert 'aria-describedby="social-hint social-error"' in page
+        assert "Nothing was saved: 1 problem" in page
+    assert items(world) == {}

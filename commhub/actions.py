@@ -20,6 +20,7 @@ class Action(enum.StrEnum):
     RELEASE = "release"
     RESUME = "resume"
     RESEND_UNKNOWN = "resend_unknown"
+    SETTLE_POSTS = "settle_posts"  # say of each post failed or in doubt: live, or post again
     SEND_AGAIN = "send_again"  # send a series' next edition even though one just went out
     APPLY_SERIES = "apply_series"
     LIST_CALENDAR_FEEDS = "list_calendar_feeds"
@@ -37,6 +38,7 @@ LABELS = {
     Action.RELEASE: "go on (release it)",
     Action.RESUME: "finish sending it",
     Action.RESEND_UNKNOWN: "resend the messages in doubt, once you know they did not arrive",
+    Action.SETTLE_POSTS: "check the account, then mark each post live or post it again",
     Action.SEND_AGAIN: "send anyway",
     Action.APPLY_SERIES: "add or fix the series",
     Action.LIST_CALENDAR_FEEDS: "list the calendar feeds",

@@ -20,6 +20,11 @@ _COMMANDS = {
         "commhub editions resend-unknown {edition_id}",
         "once you know they did not arrive, resend them with `{command}`",
     ),
+    Action.SETTLE_POSTS: (
+        "commhub posts list --edition {edition_id}",
+        "see them with `{command}`, then `commhub posts settle ID --posted` (it is live) or "
+        "`--again`",
+    ),
     Action.SEND_AGAIN: ("commhub editions send {series} --now --again", "add --again to mean it"),
     Action.APPLY_SERIES: ("commhub series apply FILE", "add or fix it with `{command}`"),
     Action.LIST_CALENDAR_FEEDS: ("commhub calendar links", "`{command}` lists them"),

@@ -37,8 +37,7 @@ from commhub.editions import (
 )
 from commhub.errors import Conflict, NotFound
 from commhub.store import (
-    DOUBT_ALERT,
-    PAUSE_ALERT,
+    POSTS_ALERT,
     AuditAction,
     Edition,
     EditionState,
@@ -282,7 +281,7 @@ def _request(post: SocialPost, edition_id: int, session: Session) -> PostRequest
 def _alert_doubt(session: Session, edition_id: int, count: int, now: datetime) -> None:
     raise_alert(
         session,
-        DOUBT_ALERT,
+        POSTS_ALERT,
         f"edition {edition_id}: {count} post(s) in doubt",
         f"A network may have published {count} post(s) of edition {edition_id} without "
         "answering. Check the account; then mark each posted, or post it again.",
@@ -294,7 +293,7 @@ def _alert_doubt(session: Session, edition_id: int, count: int, now: datetime) -
 def _alert_failed(session: Session, request: PostRequest, why: str, now: datetime) -> None:
     raise_alert(
         session,
-        PAUSE_ALERT,
+        POSTS_ALERT,
         f"edition {request.edition_id}: a post to {request.account} failed",
         f"The post of {request.item} to {request.account} ({request.network.value}) failed: "
         f"{why}. Fix the cause, then post it again.",
@@ -327,4 +326,4 @@ def _finish(session: Session, edition_id: int, now: datetime) -> None:
             now,
         )
     if not trouble:
-        resolve_alerts(session, edition_id, now, (PAUSE_ALERT,))
+        resolve_alerts(session, edition_id, now, (POSTS_ALERT,))

@@ -16,8 +16,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from commhub.store import (
-    DOUBT_ALERT,
-    PAUSE_ALERT,
+    POSTS_ALERT,
     AuditAction,
     ContentItem,
     Edition,
@@ -169,7 +168,7 @@ def _after_settling(session: Session, edition_id: int, now: datetime) -> None:
     if edition is not None and edition.state is EditionState.SENT:
         edition.state_reason = ", ".join(left) or None
     if not left:
-        resolve_alerts(session, edition_id, now, (DOUBT_ALERT, PAUSE_ALERT))
+        resolve_alerts(session, edition_id, now, (POSTS_ALERT,))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ WAITING_ALERT = "edition_waiting"  # due while the series' previous edition is u
 PREPARE_ALERT = "edition_not_prepared"  # its content or messages could not be made
 PLAN_ALERT = "series_not_planned"  # its schedule cannot be worked out (a holiday too long)
 REJECTED_ALERT = "edition_rejected"  # a reviewer sent it back, saying why
+POSTS_ALERT = "posts_need_a_person"  # social posts failed or in doubt: live or post again?
 
 # What a person can do about each kind of alert, in the order to do it.
 _ACTIONS = {
@@ -36,6 +37,7 @@ _ACTIONS = {
     PREPARE_ALERT: (Action.RELEASE,),
     PLAN_ALERT: (Action.APPLY_SERIES,),
     REJECTED_ALERT: (Action.SHOW_EDITION, Action.CANCEL, Action.APPROVE),
+    POSTS_ALERT: (Action.SHOW_EDITION, Action.SETTLE_POSTS),
 }
 
 

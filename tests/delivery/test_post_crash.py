@@ -88,3 +88,8 @@ def test_kill_9_mid_post_then_resume_posts_everything_once(
         assert resumed.returncode == 3, err.decode()
         assert "in doubt" in err.decode()
         assert "1 unknown" in out.decode()
+        # The alert says what a person does about it, as commands.
+        alerts, _err = commhub(world, env, "alerts", "list").communicate(timeout=60)
+        assert "post(s) in doubt" in alerts.decode()
+        assert "`commhub posts list --edition 1`" in alerts.decode()
+        assert "resend-unknown" not in alerts.decode()

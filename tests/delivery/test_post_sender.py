@@ -13,7 +13,7 @@ from sqlalchemy import select
 from commhub.delivery import PosterFor, PostPolicy, PostReport, PostSender
 from commhub.editions import list_posts, settle_post
 from commhub.scheduling.due import interrupted
-from commhub.store import DOUBT_ALERT, PAUSE_ALERT, Alert, Edition, EditionState, PostState
+from commhub.store import POSTS_ALERT, Alert, Edition, EditionState, PostState
 from commhub.wiring import build_poster_for
 from tests.builders import World
 from tests.social_fakes import FakeLinkedIn, FakeMastodon, FakeWebhook
@@ -133,7 +133,7 @@ def test_a_linkedin_timeout_is_held_for_a_person_never_repeated(
     assert report.state is EditionState.SENT
     assert _states(world, edition_id) == [PostState.UNKNOWN, PostState.POSTED]
     assert linkedin_fake.attempts == 2  # one each: the one in doubt was not asked again
-    assert DOUBT_ALERT in _alerts(world)
+    assert POSTS_ALERT in _alerts(world)
     with world.session() as session:
         edition = session.get(Edition, edition_id)
         assert edition is not None
@@ -148,6 +148,11 @@ def test_a_linkedin_timeout_is_held_for_a_person_never_repeated(
     world.post(edition_id, poster_for, QUICK)
     assert _states(world, edition_id) == [PostState.POSTED, PostState.POSTED]
     assert linkedin_fake.attempts == 3
+    assert POSTS_ALERT not in _alerts(world)  # settled: nothing waits for a person now
+    with world.session() as session:
+        edition = session.get(Edition, edition_id)
+        assert edition is not None
+        assert (edition.state, edition.state_reason) == (EditionState.SENT, None)
 
 
 def test_a_refused_webhook_post_fails_with_the_networks_reason_and_an_alert(
@@ -167,7 +172,7 @@ def test_a_refused_webhook_post_fails_with_the_networks_reason_and_an_alert(
         [failed] = list_posts(session, edition_id=edition_id)
     assert failed.reason is not None
     assert "400" in failed.reason
-    assert PAUSE_ALERT in _alerts(world)
+    assert POSTS_ALERT in _alerts(world)
 
 
 def test_retries_give_up_after_the_last_attempt_and_say_so(

@@ -43,7 +43,10 @@ def test_the_shipped_series_file_is_valid() -> None:
         "partner-newsletter",
         "executive-briefing",
         "video-digest",
+        "partner-social",
     }
+    social = next(d for d in definitions if d.slug == "partner-social")
+    assert {a.network.value for a in social.accounts} == {"mastodon", "linkedin", "webhook"}
     briefing = next(d for d in definitions if d.slug == "executive-briefing")
     assert briefing.requires_approval
     assert briefing.partner_filter == {"tiers": ["gold", "platinum"]}

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from commhub.delivery import PostOutcome, PostRequest, PostResult
 from commhub.editions import list_posts
+from commhub.editions.posts import preview_link
 from commhub.render import measure
 from commhub.store import (
     AuditEntry,
@@ -360,7 +361,7 @@ def test_the_preview_shows_each_accounts_posts_word_for_word_with_their_lengths(
     dev, company = re.split(r'<section aria-labelledby="account-\d+">', page)[1:]
     assert dev.count('<article class="panel post-card">') == 2  # api-v3, keynote
     assert company.count('<article class="panel post-card">') == 3  # and deal-reg
-    link = world.runtime.settings.base_url.rstrip("/") + "/s/preview"
+    link = preview_link(world.runtime.settings)  # as long as a real short link
     text = f"API v3 is <here>\n\n{link}\n\n#api"
     assert f'<div class="post-text">{html.escape(text, quote=False)}</div>' in dev
     assert f"{measure(text, 'mastodon')} of 500 characters</p>" in dev

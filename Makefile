@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml
 run: install
 	$(DEMO_ENV) $(BIN)/commhub init
 	$(DEMO_ENV) $(BIN)/commhub content import
-	$(DEMO_ENV) $(BIN)/commhub demo-data
 	$(DEMO_ENV) $(BIN)/commhub series apply series.yml
+	$(DEMO_ENV) $(BIN)/commhub demo-data --history 6
 	$(DEMO_ENV) $(BIN)/commhub serve
 
 lint: install

@@ -201,6 +201,12 @@ def list_command(app: AppContext, output: str, limit: int) -> None:
     click.echo(f"{'id':>5}  {'planned (UTC)':<16}  {'series':<26} {'state':<9} messages")
     for e in found:
         c = e.counts
+        if e.channel is Channel.SOCIAL:
+            click.echo(
+                f"{e.id:>5}  {e.planned_at:%Y-%m-%d %H:%M}  {e.series:<26} {e.state.value:<9} "
+                f"{e.recipients:>7} posts"
+            )
+            continue
         click.echo(
             f"{e.id:>5}  {e.planned_at:%Y-%m-%d %H:%M}  {e.series:<26} {e.state.value:<9} "
             f"{e.recipients:>7} recipients  {c[MessageStatus.SENT]} sent  "

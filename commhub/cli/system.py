@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import datetime
 
 import click
 from waitress import serve as waitress_serve
 
 from commhub.bootstrap import initialise, require_current_schema
 from commhub.cli.context import AppContext, pass_app
+from commhub.cli.progress import progress_bar
 from commhub.cli.schedule import build_scheduler, log_to_stderr
 from commhub.contacts import ensure_demo_admin, load_demo_data
 from commhub.library import list_audiences, load_audiences
 from commhub.resources import audiences_dir
-from commhub.scheduling import SWEEP_SECONDS
+from commhub.scheduling import SWEEP_SECONDS, has_history, history_steps, simulate_history
 from commhub.store import checkpoint_in_background, utcnow
+from commhub.wiring import build_message_copies, build_poster_for
 
 
 @click.command()
@@ -70,14 +74,42 @@ def serve(app: AppContext, host: str, port: int, threads: int, with_scheduler: b
 
 
 @click.command("demo-data")
+@click.option(
+    "--history",
+    "months",
+    type=click.IntRange(0, 24),
+    default=0,
+    help="Also simulate this many months of past editions, sent and answered.",
+)
 @pass_app
-def demo_data(app: AppContext) -> None:
-    """Write a sample partner ecosystem: 32 partners and about 300 contacts (idempotent)."""
+def demo_data(app: AppContext, months: int) -> None:
+    """Write a sample partner ecosystem: 32 partners and about 300 contacts (idempotent);
+    with --history N, N months of past editions of every series, answered as people do."""
+    now = utcnow()
     with app.session() as session:
-        report = load_demo_data(session, utcnow())
+        report = load_demo_data(session, now)
         email, password = ensure_demo_admin(session, app.settings.data_dir)
+        made_before = has_history(session)
     click.echo(f"demo contacts: {report.summary()}")
+    if months and made_before:
+        click.echo("demo history: editions have gone out already; none simulated")
+    elif months:
+        _simulate(app, months, now)
     click.echo(f"demo admin: sign in at {app.settings.base_url}/login as {email} / {password}")
+
+
+def _simulate(app: AppContext, months: int, now: datetime) -> None:
+    """The history, through the outbox whatever COMMHUB_DELIVERY says: never mailed, never
+    posted anywhere."""
+    sessions = app.sessions
+    settings = app.settings
+    steps = history_steps(sessions, months, now)
+    with progress_bar(steps, f"Simulating {months} months") as advance:
+        history = simulate_history(
+            sessions, months, now, app.renderer, settings, build_message_copies(settings),
+            build_poster_for(replace(settings, social_delivery="outbox")), advance,
+        )  # fmt: skip
+    click.echo(f"demo history: {history.summary()}")
 
 
 @click.group()

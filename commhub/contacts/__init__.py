@@ -1,5 +1,5 @@
 """Partners and their contacts: the CSV format and its spreadsheet-safe cells, import and
-export, erasure on request, staff users, and the demo's sample data.
+export, erasure on request, a contact's story, staff users, and the demo's sample data.
 """
 
 from __future__ import annotations
@@ -20,6 +20,13 @@ from commhub.contacts.demo import ensure_demo_admin, load_demo_data
 from commhub.contacts.directory import count_contacts, export_contacts, import_contacts_file
 from commhub.contacts.erasure import erase_person
 from commhub.contacts.spreadsheet_cells import neutralise
+from commhub.contacts.story import (
+    ContactFacts,
+    ContactStory,
+    ExposureLine,
+    StoryEntry,
+    contact_story,
+)
 from commhub.contacts.uploads import (
     KEPT_FOR,
     MAX_UPLOAD_BYTES,
@@ -53,13 +60,18 @@ __all__ = [
     "KEPT_FOR",
     "MAX_UPLOAD_BYTES",
     "MIN_PASSWORD_LENGTH",
+    "ContactFacts",
     "ContactFilter",
+    "ContactStory",
+    "ExposureLine",
     "ImportTickets",
     "KeptUpload",
     "PartnerFilter",
+    "StoryEntry",
     "authenticate",
     "change_password",
     "change_user",
+    "contact_story",
     "contacts_csv_chunks",
     "count_contacts",
     "count_matching_contacts",

@@ -15,6 +15,12 @@ from commhub.reports.partner_detail import (
     partner_heat_map,
 )
 from commhub.reports.partners import Thresholds, heat_map, heat_map_rows
+from commhub.reports.per_series import (
+    SERIES_COLUMNS,
+    EditionFigures,
+    series_history,
+    started_series,
+)
 from commhub.reports.tables import (
     COMPLAINT_COLUMNS,
     EXPOSURE_COLUMNS,
@@ -31,7 +37,9 @@ __all__ = [
     "COMPLAINT_COLUMNS",
     "EXPOSURE_COLUMNS",
     "ITEM_COLUMNS",
+    "SERIES_COLUMNS",
     "ComplaintReport",
+    "EditionFigures",
     "ItemReach",
     "KeyMessageReach",
     "Thresholds",
@@ -48,6 +56,8 @@ __all__ = [
     "item_rows",
     "partner_heat_map",
     "reach_report",
+    "series_history",
+    "started_series",
     "worst_first",
     "write_csv",
 ]

@@ -11,6 +11,7 @@ from commhub.scheduling.cadence_words import (
 )
 from commhub.scheduling.dispatch import EditionRunner
 from commhub.scheduling.due import local_waves
+from commhub.scheduling.history import has_history, history_steps, simulate_history
 from commhub.scheduling.ical import (
     calendar_ics,
     create_feed,
@@ -76,6 +77,8 @@ __all__ = [
     "feed_path",
     "fields_of",
     "get_series",
+    "has_history",
+    "history_steps",
     "known_audiences",
     "list_feeds",
     "list_series",
@@ -98,6 +101,7 @@ __all__ = [
     "series_summaries",
     "series_yaml",
     "shift_month",
+    "simulate_history",
     "start_now",
     "weeks_window",
 ]

@@ -1,4 +1,5 @@
-"""/contacts, /partners, /partners/<id>: who receives what; and the contacts file through
+"""/contacts, /contacts/<id>, /partners, /partners/<id>: who receives what, and one
+contact's story (what was sent to them and what they did); and the contacts file through
 the browser: import (checked, previewed, then confirmed), export, and erasure on request.
 
 Each change calls the same domain function as its `commhub contacts` command, which writes
@@ -32,6 +33,7 @@ from commhub.contacts import (
     ImportTickets,
     KeptUpload,
     PartnerFilter,
+    contact_story,
     contacts_csv_chunks,
     count_matching_contacts,
     count_matching_partners,
@@ -51,8 +53,9 @@ from commhub.contacts import (
 from commhub.errors import ContactImportError, InvalidInput, Problem
 from commhub.reports import Thresholds, format_names, heat_rows, partner_heat_map
 from commhub.store import ContactStatus, UserRole, email_key
+from commhub.tracking import SEVEN, THREE
 from commhub.web.auth import EDITORS, roles_required, signed_in_user, staff_only
-from commhub.web.paging import Pager
+from commhub.web.paging import PER_PAGE, Pager
 from commhub.web.runtime import db_session, runtime
 from commhub.web.times import viewer_zone
 from commhub.wiring import build_message_copies
@@ -94,6 +97,19 @@ def contacts() -> ResponseReturnValue:
     )
 
 
+@blueprint.get("/contacts/<big_id:contact_id>")
+def contact(contact_id: int) -> ResponseReturnValue:
+    story = contact_story(  # NotFound: a 404
+        db_session(), contact_id, _asked_page(), PER_PAGE, seven=SEVEN, three=THREE
+    )
+    return render_template(
+        "directory/contact.html",
+        story=story,
+        contact=story.contact,
+        pager=Pager(story.page, story.per_page, story.total),
+    )
+
+
 @blueprint.get("/partners")
 def partners() -> ResponseReturnValue:
     session = db_session()
@@ -132,6 +148,13 @@ def partner(partner_id: int) -> ResponseReturnValue:
         formats=format_names(),
         tones=TONES,
     )
+
+
+def _asked_page() -> int:
+    """The page ?page= asks for (ASCII digits, small); anything else is page 1. The story
+    keeps it within the pages there are, as Pager.from_request does for a counted list."""
+    asked = request.args.get("page", "1")
+    return int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 7 else 1
 
 
 def _search() -> str:

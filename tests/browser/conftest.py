@@ -182,6 +182,10 @@ def _ids(runtime: Runtime) -> dict[str, str]:
             .where(Edition.state == EditionState.SENT, Series.channel == Channel.SOCIAL)
         )
         partner_id = session.scalar(select(Partner.id).order_by(Partner.id))
+        # A contact the newsletter went to: their story has messages and events to show.
+        contact_id = session.scalar(
+            select(Message.contact_id).where(Message.edition_id == edition_id).order_by(Message.id)
+        )
         user_id = session.scalar(select(User.id).order_by(User.id))
         message_id, digest_message_id = (
             session.scalar(
@@ -206,6 +210,7 @@ def _ids(runtime: Runtime) -> dict[str, str]:
         "digest_id": str(digest_id),
         "digest_message_id": str(digest_message_id),
         "social_id": str(social_id),
+        "contact_id": str(contact_id),
         "user_id": str(user_id),
         "hostile_slug": HOSTILE_SLUG,
     }

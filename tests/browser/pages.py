@@ -1,8 +1,8 @@
 """The staff pages the browser tests visit, and which roles may see them: the one list.
 
 A path may name {content_slug}, {series_slug}, {edition_id}, {message_id}, {digest_id},
-{digest_message_id}, {social_id}, {partner_id} or {user_id}: real ones, looked up in the
-seeded database (conftest.Site.ids) when the test runs.
+{digest_message_id}, {social_id}, {partner_id}, {contact_id} or {user_id}: real ones, looked
+up in the seeded database (conftest.Site.ids) when the test runs.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ STAFF_PAGES: Final = (
     StaffPage("contacts-erase", "/contacts/erase", ADMINS),
     StaffPage("partners", "/partners"),
     StaffPage("partner", "/partners/{partner_id}"),
+    StaffPage("contact", "/contacts/{contact_id}"),
     StaffPage("analytics", "/analytics"),
     StaffPage("account", "/account"),
     StaffPage("users", "/users", ADMINS),

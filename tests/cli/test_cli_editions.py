@@ -109,6 +109,7 @@ def test_the_demo_social_series_posts_to_the_outbox_and_lists_its_posts(
     assert f"posts: {len(posts)} posted" in shown
     table = ready("posts", "list").stdout
     assert "northwind-dev" in table
+    assert f"{len(posts):>7} posts" in ready("editions", "list").stdout
     # Only a post in doubt or failed may be settled.
     refused = ready("posts", "settle", str(posts[0]["id"]), "--again")
     assert refused.exit_code == 1

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from commhub.delivery.outbox import OutboxBackend
 from commhub.store.db import session_scope
-from commhub.store.models import AuditEntry, Message, Partner, UserRole
+from commhub.store.models import AuditEntry, Contact, Message, Partner, UserRole
 from commhub.web import create_app
 from commhub.wiring import Runtime
 from tests.builders import World
@@ -44,8 +44,10 @@ ACCESS: dict[str, str | frozenset[UserRole]] = {
     "directory.contacts": EVERYONE_SIGNED_IN,
     "directory.partners": EVERYONE_SIGNED_IN,
     "directory.partner": EVERYONE_SIGNED_IN,
+    "directory.contact": EVERYONE_SIGNED_IN,
     "analytics.index": EVERYONE_SIGNED_IN,
     "analytics.csv": EVERYONE_SIGNED_IN,
+    "analytics.chart": EVERYONE_SIGNED_IN,
     "edition_actions.approve": EDITORS,
     "edition_actions.reject": EDITORS,
     "edition_actions.pause": EDITORS,
@@ -100,7 +102,9 @@ SAMPLE_PATHS: dict[str, str] = {
     "editions_pages.detail": "/editions/{edition}",
     "outbox.message": "/outbox/{edition}/{message}",
     "directory.partner": "/partners/{partner}",
+    "directory.contact": "/contacts/{contact}",
     "analytics.csv": "/analytics/items.csv",
+    "analytics.chart": "/analytics/charts/reach.svg",
     "edition_actions.approve": "/editions/{edition}/approve",
     "edition_actions.reject": "/editions/{edition}/reject",
     "edition_actions.pause": "/editions/{edition}/pause",
@@ -146,7 +150,8 @@ def world_sent(world: World) -> dict[str, int]:
     with world.session() as session:
         message = session.scalars(select(Message.id)).one()
         partner = session.scalars(select(Partner.id)).one()
-    return {"edition": edition_id, "message": message, "partner": partner}
+        contact = session.scalars(select(Contact.id)).one()
+    return {"edition": edition_id, "message": message, "partner": partner, "contact": contact}
 
 
 @pytest.fixture

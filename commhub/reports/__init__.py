@@ -1,6 +1,6 @@
-"""Reports: the rule of seven per key message, per item and audience, the partner heat map,
-complaint rates and the event export; plain rows that the CLI prints and the web UI will
-draw.
+"""Reports: the rule of seven per key message, and week by week; per item and audience; the
+partner heat map, and one partner month by month; complaint rates and the event export;
+plain rows that the CLI prints and the web UI draws.
 """
 
 from __future__ import annotations
@@ -14,12 +14,25 @@ from commhub.reports.partner_detail import (
     heat_rows,
     partner_heat_map,
 )
+from commhub.reports.partner_trend import (
+    PartnerMonth,
+    PartnerTrend,
+    month_starts,
+    partner_over_time,
+)
 from commhub.reports.partners import Thresholds, heat_map, heat_map_rows
 from commhub.reports.per_series import (
     SERIES_COLUMNS,
     EditionFigures,
     series_history,
     started_series,
+)
+from commhub.reports.reach_trend import (
+    REACH_TREND_COLUMNS,
+    KeyMessageTrend,
+    ReachTrend,
+    reach_over_time,
+    week_ends,
 )
 from commhub.reports.tables import (
     COMPLAINT_COLUMNS,
@@ -37,11 +50,16 @@ __all__ = [
     "COMPLAINT_COLUMNS",
     "EXPOSURE_COLUMNS",
     "ITEM_COLUMNS",
+    "REACH_TREND_COLUMNS",
     "SERIES_COLUMNS",
     "ComplaintReport",
     "EditionFigures",
     "ItemReach",
     "KeyMessageReach",
+    "KeyMessageTrend",
+    "PartnerMonth",
+    "PartnerTrend",
+    "ReachTrend",
     "Thresholds",
     "complaint_report",
     "complaint_rows",
@@ -54,10 +72,14 @@ __all__ = [
     "heat_rows",
     "item_report",
     "item_rows",
+    "month_starts",
     "partner_heat_map",
+    "partner_over_time",
+    "reach_over_time",
     "reach_report",
     "series_history",
     "started_series",
+    "week_ends",
     "worst_first",
     "write_csv",
 ]

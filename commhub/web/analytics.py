@@ -16,6 +16,7 @@ from commhub.reports import (
     COMPLAINT_COLUMNS,
     EXPOSURE_COLUMNS,
     ITEM_COLUMNS,
+    REACH_TREND_COLUMNS,
     SERIES_COLUMNS,
     complaint_report,
     complaint_rows,
@@ -23,6 +24,7 @@ from commhub.reports import (
     exposure_rows,
     item_report,
     item_rows,
+    reach_over_time,
     reach_report,
     series_history,
     started_series,
@@ -39,8 +41,8 @@ from commhub.web.times import viewer_zone
 blueprint = Blueprint("analytics", __name__)
 staff_only(blueprint)
 
-REPORTS = ("exposures", "items", "complaints", "series")
-CHARTS = ("reach", "exposures", "relevance", "complaints", "series")
+REPORTS = ("exposures", "reach-trend", "items", "complaints", "series")
+CHARTS = ("reach", "exposures", "reach-trend", "relevance", "complaints", "series")
 ITEMS_PER_PAGE = 50
 _PLAIN_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 
@@ -49,6 +51,7 @@ _PLAIN_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 def index() -> ResponseReturnValue:
     session = db_session()
     reaches = reach_report(session)
+    trend = reach_over_time(session, now=runtime().clock.now())
     all_items = worst_first(item_report(session))
     pager = Pager.from_request(len(all_items), ITEMS_PER_PAGE)
     complaints = complaint_report(session, runtime().clock.now())
@@ -63,6 +66,10 @@ def index() -> ResponseReturnValue:
         anything_targeted=any(reach.targeted for reach in reaches),
         reach_words=charts.reach_words(reaches),
         exposures_words=charts.exposures_words(reaches),
+        trend=trend,
+        reach_trend_words=charts.reach_trend_words(trend),
+        week_label=charts.week_label,
+        share_label=charts.share_label,
         items=all_items[pager.offset : pager.offset + pager.per_page],
         pager=pager,
         anything_voted=bool(charts.voted(all_items)),
@@ -92,6 +99,9 @@ def csv(report: str) -> ResponseReturnValue:
     name = report
     if report == "exposures":
         rows, columns = exposure_rows(reach_report(session)), EXPOSURE_COLUMNS
+    elif report == "reach-trend":
+        trend = reach_over_time(session, now=runtime().clock.now())
+        rows, columns = trend.rows(), REACH_TREND_COLUMNS
     elif report == "items":
         rows, columns = item_rows(worst_first(item_report(session))), ITEM_COLUMNS
     elif report == "series":
@@ -128,6 +138,8 @@ def _draw(session: Session, name: str) -> str:
     if name in ("reach", "exposures"):
         reaches = reach_report(session)
         return charts.reach_svg(reaches) if name == "reach" else charts.exposures_svg(reaches)
+    if name == "reach-trend":
+        return charts.reach_trend_svg(reach_over_time(session, now=runtime().clock.now()))
     if name == "relevance":
         return charts.relevance_svg(worst_first(item_report(session)))
     if name == "complaints":

@@ -9,9 +9,11 @@ labels are printed on the bars, so that a chart reads without telling colours ap
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +21,15 @@ import pygal
 from pygal.etree import etree
 from pygal.style import Style
 
-from commhub.reports import EditionFigures, ItemReach, KeyMessageReach
+from commhub.reports import (
+    EditionFigures,
+    ItemReach,
+    KeyMessageReach,
+    KeyMessageTrend,
+    PartnerMonth,
+    PartnerTrend,
+    ReachTrend,
+)
 from commhub.tracking import SEVEN, THREE
 
 # Importing pygal appends a finder of the old protocol (no find_spec) to sys.meta_path, for
@@ -404,9 +414,18 @@ def series_svg(figures: Sequence[EditionFigures], name: str, zone: ZoneInfo) -> 
     return _render(chart, words, draw)
 
 
-def _line_names(chart: Any, last: Sequence[tuple[str, int, str]]) -> None:
-    """Each line named, with its last value, right of its last point: the names stacked
-    without overlapping, so that a line is known without telling its colour."""
+def _named_count(name: str, value: float) -> str:
+    return f"{name} {_count(int(value))}"
+
+
+def _line_names(
+    chart: Any,
+    last: Sequence[tuple[str, float, str]],
+    say: Callable[[str, float], str] = _named_count,
+) -> None:
+    """Each line named, with its last value (as `say` puts them), right of its last point:
+    the names stacked without overlapping, so that a line is known without telling its
+    colour."""
     view = chart.view
     ys: list[float] = []
     rows = sorted(last, key=lambda row: -row[1])
@@ -422,7 +441,170 @@ def _line_names(chart: Any, last: Sequence[tuple[str, int, str]]) -> None:
             group, "text", x=f"{view.width + 10:.1f}", y=f"{y:.1f}", fill=colour,
             **{"font-size": "13", "font-weight": "600"},
         )  # fmt: skip
-        node.text = f"{name} {_count(value)}"
+        node.text = say(name, value)
+
+
+# -- Rule of seven, week by week ------------------------------------------------------------
+
+REACH_TREND = "Seven across three, week by week"
+_SHORT = 32  # a key message's length beside its line (the legend holds it whole)
+
+
+def week_label(end: datetime) -> str:
+    """A week's end as the chart and the table name it: "30 Nov" (a Monday, 00:00 UTC)."""
+    return f"{end:%-d %b}"
+
+
+def share_label(share: float | None) -> str:
+    """A share as the trend prints it: whole percents, a tenth under one percent; a dash
+    for a week before anyone was sent the key message."""
+    if share is None:
+        return "—"
+    return _pct(share, 1 if 0 < share < 0.01 else 0)
+
+
+def reach_trend_words(trend: ReachTrend) -> Words:
+    lines = trend.sent
+    if not lines:
+        return Words(REACH_TREND, "No key message has been sent yet.", [])
+    first, last = week_label(trend.week_ends[0]), week_label(trend.week_ends[-1])
+    best = max(lines, key=lambda line: (line.shares[-1] or 0.0, line.key_message))
+    alt = (
+        f"Lines of the share of contacts at {_number(trend.seven)} exposures across "
+        f"{_number(trend.three)} formats, one per key message ({len(lines)}), at each of the "
+        f"last {len(trend.week_ends)} week ends from {first} to {last}: "
+        f"{_subject(best.key_message)} is highest, at {share_label(best.shares[-1])}."
+    )
+    return Words(REACH_TREND, alt, [_trend_sentence(trend, line) for line in lines])
+
+
+def _trend_sentence(trend: ReachTrend, line: KeyMessageTrend) -> str:
+    """One key message's line in words, as in "Deal registration: 4% at seven across three
+    by 15 Feb (3 of 80 contacts), up from 0% by 30 Nov." """
+    shares = line.shares
+    now, start = shares[-1] or 0.0, next(n for n, s in enumerate(shares) if s is not None)
+    said = (
+        f"{_subject(line.key_message)}: {share_label(now)} at {_number(trend.seven)} across "
+        f"{_number(trend.three)} by {week_label(trend.week_ends[-1])} "
+        f"({_count(line.reached[-1])} of {_count(line.targeted[-1])} contacts)"
+    )
+    if start == len(shares) - 1:
+        return f"{said}, its first week sent."
+    before = shares[start] or 0.0
+    change = "up from" if now > before else "down from" if now < before else "the same as"
+    since = week_label(trend.week_ends[start])
+    first_sent = ", its first week sent" if start else ""
+    return f"{said}, {change} {share_label(before)} by {since}{first_sent}."
+
+
+def reach_trend_svg(trend: ReachTrend) -> str:
+    lines = trend.sent
+    top = max((s or 0.0 for line in lines for s in line.shares), default=0.0)
+    # Room above the highest line, in tenths: small shares are not pressed to the axis.
+    ceiling = min(1.0, max(0.1, math.ceil(top * 10 + 1e-9) / 10))
+    names = [(_short(line.key_message), line.shares[-1] or 0.0, _LINE_COLOURS[i % 8])
+             for i, line in enumerate(lines)]  # fmt: skip
+    chart = pygal.Line(
+        _config(
+            width=WIDE, print_values=False, show_x_guides=False, dots_size=4, stroke_width=3,
+            x_label_rotation=20 if len(trend.week_ends) > 6 else 0, colors=_LINE_COLOURS,
+            truncate_legend=-1, range=(0, ceiling), value_formatter=share_label,
+            include_x_axis=True, margin_bottom=32,
+            margin_right=24 + 8 * max((len(_say_share(n, v)) for n, v, _ in names), default=0),
+        )
+    )  # fmt: skip
+    chart.x_labels = [week_label(end) for end in trend.week_ends]
+    for index, line in enumerate(lines):
+        dashes = _DASHES[index % len(_DASHES)]
+        chart.add(line.key_message, list(line.shares), stroke_style={"dasharray": dashes})
+    draw = (lambda _: _line_names(chart, names, _say_share)) if lines else None
+    return _render(chart, reach_trend_words(trend), draw)
+
+
+def _short(text: str) -> str:
+    text = _subject(text)
+    return text if len(text) <= _SHORT else text[: _SHORT - 1].rstrip() + "…"
+
+
+def _say_share(name: str, value: float) -> str:
+    return f"{name} {share_label(value)}"
+
+
+# -- One partner, month by month ------------------------------------------------------------
+
+PARTNER_LINES = (
+    ("email", "email", "by email"),
+    ("video", "video", "by video"),
+    ("social", "social", "on social"),
+    ("rss", "RSS", "in a feed"),
+)
+ENGAGED = "opened or clicked"
+
+
+def month_label(month: PartnerMonth, zone: tzinfo) -> str:
+    return f"{month.start.astimezone(zone):%b %Y}"
+
+
+def partner_trend_words(trend: PartnerTrend, zone: tzinfo) -> Words:
+    title = f"{trend.partner}, month by month"
+    months = trend.months
+    alt = (
+        f"Lines of how many of {trend.partner}'s {_count(trend.contacts)} contacts were "
+        f"reached each month over the last {_number(len(months))} months, one per format "
+        f"({_listed([name for _, name, _ in PARTNER_LINES])}), and one of those who opened "
+        "or clicked anything."
+    )
+    if not trend.anything:
+        return Words(title, alt, [])
+    summary = [f"{month_label(months[-1], zone)} so far: {_month_words(months[-1])}."]
+    if len(months) > 1:
+        summary.append(f"{month_label(months[-2], zone)}: {_month_words(months[-2])}.")
+    return Words(title, alt, summary)
+
+
+def _month_words(month: PartnerMonth) -> str:
+    """As in "7 contacts reached by email, 1 by video, none on social and none in a feed;
+    5 opened or clicked something"."""
+    said: list[str] = []
+    for fmt, _, how in PARTNER_LINES:
+        n = month.in_format(fmt)
+        if said:
+            said.append(f"{_count(n) if n else 'none'} {how}")
+        else:
+            contacts = "no contacts" if not n else f"{_count(n)} contact{'' if n == 1 else 's'}"
+            said.append(f"{contacts} reached {how}")
+    engaged = (
+        f"{_count(month.engaged)} {ENGAGED} something" if month.engaged
+        else f"none {ENGAGED} anything"
+    )  # fmt: skip
+    return f"{_listed(said)}; {engaged}"
+
+
+def partner_trend_svg(trend: PartnerTrend, zone: tzinfo) -> str:
+    months = trend.months
+    series = [
+        *((name, [m.in_format(fmt) for m in months]) for fmt, name, _ in PARTNER_LINES),
+        (ENGAGED, [m.engaged for m in months]),
+    ]
+    names = [(name, values[-1], _LINE_COLOURS[i]) for i, (name, values) in enumerate(series)]
+    top = max(4, *(max(values) for _, values in series))
+    step = math.ceil(top / 4)  # whole contacts on the axis, four or five of them
+    chart = pygal.Line(
+        _config(
+            print_values=False, show_x_guides=False, dots_size=4, stroke_width=3,
+            colors=_LINE_COLOURS, truncate_legend=-1, include_x_axis=True, margin_bottom=32,
+            range=(0, step * 4),
+            value_formatter=lambda v: f"{v:,.0f}",
+            margin_right=24 + 8 * max(len(_named_count(n, v)) for n, v, _ in names),
+        )
+    )  # fmt: skip
+    chart.x_labels = [month_label(m, zone) for m in months]
+    if trend.anything:  # pygal draws no axis labels without a line: set only with lines
+        chart.config.y_labels = list(range(0, step * 4 + 1, step))
+        for index, (name, values) in enumerate(series):
+            chart.add(name, values, stroke_style={"dasharray": _DASHES[index % len(_DASHES)]})
+    draw = (lambda _: _line_names(chart, names)) if trend.anything else None
+    return _render(chart, partner_trend_words(trend, zone), draw)
 
 
 # -- Drawing --------------------------------------------------------------------------------

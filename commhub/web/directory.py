@@ -1,6 +1,7 @@
-"""/contacts, /contacts/<id>, /partners, /partners/<id>: who receives what, and one
-contact's story (what was sent to them and what they did); and the contacts file through
-the browser: import (checked, previewed, then confirmed), export, and erasure on request.
+"""/contacts, /contacts/<id>, /partners, /partners/<id> (with its months as a chart): who
+receives what, and one contact's story (what was sent to them and what they did); and the
+contacts file through the browser: import (checked, previewed, then confirmed), export, and
+erasure on request.
 
 Each change calls the same domain function as its `commhub contacts` command, which writes
 the audit log: an import is all or nothing, as on the command line, and nothing is written
@@ -51,9 +52,16 @@ from commhub.contacts import (
     upload_source,
 )
 from commhub.errors import ContactImportError, InvalidInput, Problem
-from commhub.reports import Thresholds, format_names, heat_rows, partner_heat_map
+from commhub.reports import (
+    Thresholds,
+    format_names,
+    heat_rows,
+    partner_heat_map,
+    partner_over_time,
+)
 from commhub.store import ContactStatus, UserRole, email_key
 from commhub.tracking import SEVEN, THREE
+from commhub.web import charts
 from commhub.web.auth import EDITORS, roles_required, signed_in_user, staff_only
 from commhub.web.paging import PER_PAGE, Pager
 from commhub.web.runtime import db_session, runtime
@@ -139,6 +147,8 @@ def partner(partner_id: int) -> ResponseReturnValue:
     settings = runtime().settings
     thresholds = Thresholds(settings.heat_map_green, settings.heat_map_amber)
     roles, grid = partner_heat_map(session, partner_id)
+    zone = viewer_zone()
+    trend = partner_over_time(session, partner_id, now=_now(), zone=zone)
     return render_template(
         "directory/partner.html",
         partner=detail,
@@ -147,7 +157,25 @@ def partner(partner_id: int) -> ResponseReturnValue:
         thresholds=thresholds,
         formats=format_names(),
         tones=TONES,
+        trend=trend,
+        trend_words=charts.partner_trend_words(trend, zone),
+        trend_lines=charts.PARTNER_LINES,
+        month_label=lambda month: charts.month_label(month, zone),
     )
+
+
+@blueprint.get("/partners/<row_id:partner_id>/trend.svg")
+def partner_trend_chart(partner_id: int) -> ResponseReturnValue:
+    """The partner's months as an SVG image (no script in it, nothing fetched)."""
+    zone = viewer_zone()
+    trend = partner_over_time(db_session(), partner_id, now=_now(), zone=zone)  # NotFound: 404
+    response = Response(
+        charts.partner_trend_svg(trend, zone), content_type="image/svg+xml; charset=utf-8"
+    )
+    # The figures change with every event: never kept, and never read as anything but SVG.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _asked_page() -> int:

@@ -1,15 +1,71 @@
-"""What the HTTP posters (LinkedIn, webhooks) share: what an exception in place of an answer
-means for a post. A connection never made is retried; a timeout or a break after the
-request was sent leaves the post in doubt; a request that could not even be written fails.
+"""What the HTTP posters (LinkedIn, webhooks) share: a JSON body sent through the address
+guard, and what comes back read as a post's outcome.
+
+An exception in place of an answer: a connection never made is retried; a timeout or a
+break after the request was sent leaves the post in doubt; a request that could not even be
+written fails. An answer: 2xx is the poster's to read; 429 and 5xx are retried (honouring
+Retry-After), but 502 and 504, where a gateway may have passed the post on, are in doubt;
+a redirect is not followed; any other status is a refusal, with what the network said.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import httpx
 
-from commhub.delivery.posting import PostOutcome, PostResult
+from commhub.delivery.posting import PostingPolicy, PostOutcome, PostResult, retry_after_seconds
+from commhub.outbound import UnsafeAddress, check_url
+
+# A gateway's error: the network behind it may have the post already.
+IN_DOUBT_STATUSES = frozenset({502, 504})
+
+
+def send_json(
+    client: httpx.Client,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    policy: PostingPolicy,
+    host: str,
+    hidden: Callable[[str], str],
+) -> httpx.Response | PostResult:
+    """POST body to url (checked by the address guard first); the response, or the post's
+    outcome when none came."""
+    try:
+        check_url(url, policy.allow_private)
+        return client.post(url, content=body, headers=headers)
+    except UnsafeAddress as error:  # from check_url, or at connect time from the guard
+        return PostResult(PostOutcome.FAILED, hidden(f"refused: {error}"))
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
+        return without_answer(error, host, policy.timeout_seconds, hidden)
+
+
+def not_posted(
+    response: httpx.Response,
+    name: str,
+    host: str,
+    said: Callable[[str, httpx.Response], str],
+    hidden: Callable[[str], str],
+    now: datetime,
+) -> PostResult:
+    """The outcome of an answer other than 2xx; name says who answered ("LinkedIn"), said()
+    words the answer with what the network put in it."""
+    status = response.status_code
+    wait = retry_after_seconds(response.headers.get("Retry-After"), now)
+    if status == 429:
+        return PostResult(
+            PostOutcome.RETRY, said(f"{name}'s rate limit", response), retry_after=wait
+        )
+    if status in IN_DOUBT_STATUSES:
+        return PostResult(PostOutcome.UNKNOWN, said(f"{name}'s gateway answered", response))
+    if status >= 500:
+        return PostResult(PostOutcome.RETRY, said(f"{name} is failing", response), retry_after=wait)
+    if response.is_redirect:
+        reason = f"{host} answered with a redirect (HTTP {status}), not followed"
+        return PostResult(PostOutcome.FAILED, hidden(reason))
+    return PostResult(PostOutcome.FAILED, said(f"{name} refused the post", response))
 
 
 def without_answer(

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from commhub.delivery.http_posting import without_answer
+from commhub.delivery.http_posting import not_posted, send_json
 from commhub.delivery.posting import (
     LINKEDIN_API,
     AccountSettings,
@@ -42,17 +42,13 @@ from commhub.delivery.posting import (
     PostResult,
     env_prefix,
     excerpt,
-    retry_after_seconds,
 )
-from commhub.outbound import FetchPolicy, UnsafeAddress, check_url, guarded_client
+from commhub.outbound import FetchPolicy, guarded_client
 from commhub.store import utcnow
 
 POSTS_PATH = "/rest/posts"
 RESTLI_PROTOCOL_VERSION = "2.0.0"
 POST_URL = "https://www.linkedin.com/feed/update/{urn}"
-# A gateway's bad answer or timeout comes after the request reached it: in doubt.
-IN_DOUBT_STATUSES = frozenset({502, 504})
-
 # Reserved in little text (LinkedIn's "little text format" page). '#' is reserved too, but
 # a plain #tag is little's HashtagElement, which is what a hashtag in a post means.
 LITTLE_RESERVED = frozenset("()[]{}<>@|~_*\\")
@@ -111,14 +107,10 @@ class LinkedInPoster:
             "X-Restli-Protocol-Version": RESTLI_PROTOCOL_VERSION,
             "Content-Type": "application/json",
         }
-        try:
-            check_url(self._url, self._policy.allow_private)
-            response = self._client.post(self._url, content=body, headers=headers)
-        except UnsafeAddress as error:  # from check_url, or at connect time from the guard
-            return PostResult(PostOutcome.FAILED, self._hidden(f"refused: {error}"))
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
-            return without_answer(error, self._host, self._policy.timeout_seconds, self._hidden)
-        return self._answer(response)
+        response = send_json(
+            self._client, self._url, body, headers, self._policy, self._host, self._hidden
+        )
+        return response if isinstance(response, PostResult) else self._answer(response)
 
     def close(self) -> None:
         self._client.close()
@@ -138,30 +130,13 @@ class LinkedInPoster:
         }
 
     def _answer(self, response: httpx.Response) -> PostResult:
-        status = response.status_code
-        if response.is_success:
-            urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
-            return PostResult(
-                PostOutcome.POSTED, remote_id=urn, url=POST_URL.format(urn=urn) if urn else None
-            )
-        wait = retry_after_seconds(response.headers.get("Retry-After"), self._now())
-        if status == 429:
-            reason = self._said("LinkedIn's rate limit", response)
-            return PostResult(PostOutcome.RETRY, reason, retry_after=wait)
-        if status in IN_DOUBT_STATUSES:
-            return PostResult(
-                PostOutcome.UNKNOWN, self._said("LinkedIn's gateway answered", response)
-            )
-        if status >= 500:
-            reason = self._said("LinkedIn is failing", response)
-            return PostResult(PostOutcome.RETRY, reason, retry_after=wait)
-        if response.is_redirect:
-            where = response.headers.get("Location", "elsewhere")
-            reason = (
-                f"{self._host} answered with a redirect (HTTP {status}) to {where}, not followed"
-            )
-            return PostResult(PostOutcome.FAILED, self._hidden(reason))
-        return PostResult(PostOutcome.FAILED, self._said("LinkedIn refused the post", response))
+        if not response.is_success:
+            return not_posted(response, "LinkedIn", self._host, self._said, self._hidden,
+                              self._now())  # fmt: skip
+        urn = response.headers.get("x-restli-id") or response.headers.get("x-linkedin-id")
+        return PostResult(
+            PostOutcome.POSTED, remote_id=urn, url=POST_URL.format(urn=urn) if urn else None
+        )
 
     def _said(self, summary: str, response: httpx.Response) -> str:
         """'<summary> (HTTP 422): <LinkedIn's message>', excerpted and free of the token."""

@@ -22,10 +22,11 @@ from commhub.clock import Clock
 from commhub.delivery.posting import Poster, PostOutcome, PostRequest, PostResult
 from commhub.editions import (
     LEASE_SECONDS,
-    acquire_lease,
     claim_post,
     earliest_post_retry,
     interrupted_posts,
+    lease_for_sending,
+    needing_a_person,
     new_owner,
     next_post,
     post_counts,
@@ -35,7 +36,7 @@ from commhub.editions import (
     retry_delay,
     retry_in_doubt,
 )
-from commhub.errors import Conflict, NotFound
+from commhub.errors import Conflict
 from commhub.store import (
     POSTS_ALERT,
     AuditAction,
@@ -103,18 +104,8 @@ class PostSender:
         """Post every planned post of an edition in state `sending`."""
         report = PostReport(edition_id, EditionState.SENDING)
         with session_scope(self.sessions) as session:
-            edition = session.get(Edition, edition_id)
-            if edition is None:
-                raise NotFound(f"no edition {edition_id}")
-            if edition.state is not EditionState.SENDING:
-                raise Conflict(f"edition {edition_id} is {edition.state.value}, not sending")
             now = self.clock.now()
-            if (
-                acquire_lease(session, edition_id, self.owner, now, self.policy.lease_seconds)
-                is None
-            ):
-                raise Conflict(f"edition {edition_id} is being posted by {edition.lease_owner}")
-            edition.started_at = edition.started_at or now
+            lease_for_sending(session, edition_id, self.owner, now, self.policy.lease_seconds)
             self._settle_interrupted(session, edition_id, now)
         try:
             self._run(edition_id, report)
@@ -304,7 +295,7 @@ def _alert_failed(session: Session, request: PostRequest, why: str, now: datetim
 
 def _finish(session: Session, edition_id: int, now: datetime) -> None:
     counts = post_counts(session, edition_id)
-    trouble = [f"{counts[s]} {s.value}" for s in (PostState.FAILED, PostState.UNKNOWN) if counts[s]]
+    trouble = needing_a_person(counts)
     finished = session.execute(
         update(Edition)
         .where(Edition.id == edition_id, Edition.state == EditionState.SENDING)

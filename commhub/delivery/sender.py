@@ -48,9 +48,9 @@ from commhub.editions import (
     ClaimedMessage,
     Preview,
     StatusUpdate,
-    acquire_lease,
     claim_peeked,
     earliest_retry,
+    lease_for_sending,
     mark_in_doubt,
     new_owner,
     peek_batch,
@@ -59,7 +59,7 @@ from commhub.editions import (
     renew_lease,
     status_counts,
 )
-from commhub.errors import CommhubError, Conflict, NotFound
+from commhub.errors import CommhubError, Conflict
 from commhub.render import (
     PREVIEW_TOKEN,
     CompiledMessage,
@@ -185,20 +185,10 @@ class EditionSender:
         """Send every pending message of an edition in state `sending`."""
         report = SendReport(edition_id, EditionState.SENDING)
         with session_scope(self.sessions) as session:
-            edition = session.get(Edition, edition_id)
-            if edition is None:
-                raise NotFound(f"no edition {edition_id}")
-            if edition.state is not EditionState.SENDING:
-                raise Conflict(f"edition {edition_id} is {edition.state.value}, not sending")
             now = self.clock.now()
-            previous = acquire_lease(
+            edition, previous = lease_for_sending(
                 session, edition_id, self.owner, now, self.policy.lease_seconds
             )
-            if previous is None:
-                raise Conflict(
-                    f"edition {edition_id} is being sent by {edition.lease_owner} "
-                    f"(its claim runs until {edition.lease_expires_at:%H:%M:%S} UTC)"
-                )
             report.in_doubt = mark_in_doubt(
                 session, edition_id, now,
                 f"in doubt: the sender {previous or 'before'} stopped before the back end answered",
@@ -211,7 +201,6 @@ class EditionSender:
                     "you know they did not.",
                     now, edition_id,
                 )  # fmt: skip
-            edition.started_at = edition.started_at or now
             channel = edition.series.channel
             contents = load_contents(session, edition, self.settings)
         try:

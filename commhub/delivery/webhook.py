@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from commhub.delivery.http_posting import without_answer
+from commhub.delivery.http_posting import not_posted, send_json
 from commhub.delivery.posting import (
     WEBHOOK_STYLES,
     AccountSettings,
@@ -50,15 +50,13 @@ from commhub.delivery.posting import (
     PostResult,
     env_prefix,
     excerpt,
-    retry_after_seconds,
 )
-from commhub.outbound import FetchPolicy, UnsafeAddress, check_url, guarded_client
+from commhub.outbound import FetchPolicy, guarded_client
 from commhub.store import utcnow
 
 TIMESTAMP_HEADER = "X-Commhub-Timestamp"
 SIGNATURE_HEADER = "X-Commhub-Signature"
 SIGNATURE_PREFIX = "sha256="
-IN_DOUBT_STATUSES = frozenset({502, 504})
 
 
 def signature(secret: str, timestamp: str | int, body: bytes) -> str:
@@ -124,14 +122,10 @@ class WebhookPoster:
             timestamp = str(int(self._now().timestamp()))
             headers[TIMESTAMP_HEADER] = timestamp
             headers[SIGNATURE_HEADER] = signature(account.secret, timestamp, body)
-        try:
-            check_url(account.url, self._policy.allow_private)
-            response = self._client.post(account.url, content=body, headers=headers)
-        except UnsafeAddress as error:  # from check_url, or at connect time from the guard
-            return PostResult(PostOutcome.FAILED, self._hidden(f"refused: {error}"))
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
-            return without_answer(error, self._host, self._policy.timeout_seconds, self._hidden)
-        return self._answer(response)
+        response = send_json(
+            self._client, account.url, body, headers, self._policy, self._host, self._hidden
+        )
+        return response if isinstance(response, PostResult) else self._answer(response)
 
     def close(self) -> None:
         self._client.close()
@@ -158,29 +152,17 @@ class WebhookPoster:
         }
 
     def _answer(self, response: httpx.Response) -> PostResult:
-        status = response.status_code
-        if response.is_success:
-            answer = _json(response)
-            remote_id = answer.get("id") if answer else None
-            url = answer.get("url") if answer else None
-            return PostResult(
-                PostOutcome.POSTED,
-                remote_id=None if remote_id is None else str(remote_id),
-                url=url if isinstance(url, str) else None,
-            )
-        wait = retry_after_seconds(response.headers.get("Retry-After"), self._now())
-        if status == 429:
-            reason = self._said("the webhook's rate limit", response)
-            return PostResult(PostOutcome.RETRY, reason, retry_after=wait)
-        if status in IN_DOUBT_STATUSES:
-            return PostResult(PostOutcome.UNKNOWN, self._said("a gateway answered", response))
-        if status >= 500:
-            reason = self._said("the webhook is failing", response)
-            return PostResult(PostOutcome.RETRY, reason, retry_after=wait)
-        if response.is_redirect:
-            reason = f"{self._host} answered with a redirect (HTTP {status}), not followed"
-            return PostResult(PostOutcome.FAILED, reason)
-        return PostResult(PostOutcome.FAILED, self._said("the webhook refused the post", response))
+        if not response.is_success:
+            return not_posted(response, "the webhook", self._host, self._said, self._hidden,
+                              self._now())  # fmt: skip
+        answer = _json(response)
+        remote_id = answer.get("id") if answer else None
+        url = answer.get("url") if answer else None
+        return PostResult(
+            PostOutcome.POSTED,
+            remote_id=None if remote_id is None else str(remote_id),
+            url=url if isinstance(url, str) else None,
+        )
 
     def _said(self, summary: str, response: httpx.Response) -> str:
         """'<summary> (HTTP 400): <what it said>': a JSON answer's error or message, or the

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from commhub.store import Edition, rowcount
+from commhub.errors import Conflict, NotFound
+from commhub.store import Edition, EditionState, rowcount
 
 LEASE_SECONDS = 90.0
 # The claim taken with a state change (a scheduler's claim, a command's approve or release):
@@ -94,3 +95,23 @@ def release_lease(session: Session, edition_id: int, owner: str) -> None:
         .where(Edition.id == edition_id, Edition.lease_owner == owner)
         .values(lease_owner=None, lease_expires_at=None)
     )
+
+
+def lease_for_sending(
+    session: Session, edition_id: int, owner: str, now: datetime, seconds: float = LEASE_SECONDS
+) -> tuple[Edition, str]:
+    """The edition, in state `sending`, leased to owner, and who held it before ("" if
+    nobody); started now if it had not been. NotFound or Conflict otherwise."""
+    edition = session.get(Edition, edition_id)
+    if edition is None:
+        raise NotFound(f"no edition {edition_id}")
+    if edition.state is not EditionState.SENDING:
+        raise Conflict(f"edition {edition_id} is {edition.state.value}, not sending")
+    previous = acquire_lease(session, edition_id, owner, now, seconds)
+    if previous is None:
+        raise Conflict(
+            f"edition {edition_id} is being sent by {edition.lease_owner} "
+            f"(its claim runs until {edition.lease_expires_at:%H:%M:%S} UTC)"
+        )
+    edition.started_at = edition.started_at or now
+    return edition, previous

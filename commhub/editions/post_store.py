@@ -159,11 +159,15 @@ def settle_post(
     return post
 
 
+def needing_a_person(counts: Counter[PostState]) -> list[str]:
+    """The posts a person has to settle, in words: ["1 failed", "2 unknown"] (none: [])."""
+    return [f"{counts[s]} {s.value}" for s in (PostState.FAILED, PostState.UNKNOWN) if counts[s]]
+
+
 def _after_settling(session: Session, edition_id: int, now: datetime) -> None:
     """Once none of an edition's posts is in doubt or failed, its alerts about them are
     resolved and its reason says so no more."""
-    counts = post_counts(session, edition_id)
-    left = [f"{counts[s]} {s.value}" for s in (PostState.FAILED, PostState.UNKNOWN) if counts[s]]
+    left = needing_a_person(post_counts(session, edition_id))
     edition = session.get(Edition, edition_id)
     if edition is not None and edition.state is EditionState.SENT:
         edition.state_reason = ", ".join(left) or None

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
-from commhub.actions import Action
 from commhub.delivery import count_outbox, has_message
 from commhub.editions import (
     PostRow,
@@ -24,7 +22,7 @@ from commhub.editions import (
     progress_note,
     started_editions,
 )
-from commhub.store import Channel, EditionState, MessageStatus, PostState
+from commhub.store import Channel, MessageStatus, PostState
 from commhub.web.auth import staff_only
 from commhub.web.outbox import outbox_dir
 from commhub.web.paging import Pager
@@ -65,23 +63,12 @@ def detail(edition_id: int) -> ResponseReturnValue:
     # In the order they were planned: account by account, as the edition posts them.
     found_posts = list_posts(session, edition_id=edition_id, limit=POSTS_LISTED) if social else []
     posts = sorted(found_posts, key=lambda row: row.id)
-    alerts = found.alerts
-    if social:
-        # A social edition's alerts about posts are answered post by post in its Posts
-        # section: it has no messages to resend, and a failed post does not pause it.
-        dropped = {Action.RESEND_UNKNOWN}
-        if edition.state not in (EditionState.HELD, EditionState.PAUSED):
-            dropped.add(Action.RELEASE)
-        alerts = [
-            replace(a, next_steps=tuple(s for s in a.next_steps if s.action not in dropped))
-            for a in alerts
-        ]
     return render_template(
         "editions/detail.html",
         detail=found,
         s=found.summary,
         times=times,
-        alerts=alerts,
+        alerts=found.alerts,
         engagement=engagement_of(session, [edition_id]).get(edition_id),
         actions=actions_for(edition),
         progress=progress_note(edition, runtime().clock.now()),

@@ -58,11 +58,13 @@ from commhub.store.models import (
     Edition,
     EditionItem,
     EditionState,
+    Event,
     Series,
     UserRole,
 )
 from commhub.store.schema import head_revision
 from commhub.web import create_app
+from commhub.web.analytics import CHARTS
 from commhub.wiring import Runtime, build_runtime
 
 HERE = Path(__file__).parent
@@ -75,8 +77,9 @@ DEMO_INPUTS = ("content", "audiences", "series.yml", "demo.env", "commhub/contac
 # The staff pages, as the browser tests walk them; <slug> and <id> are looked up per database.
 PAGES = (
     "/", "/content", "/content/<slug>", "/series", "/series/<slug>", "/calendar",
-    "/calendar?view=list", "/editions", "/editions/<id>", "/outbox", "/contacts", "/partners",
-    "/partners/<id>", "/analytics", "/users", "/settings", "/audit",
+    "/calendar?view=list", "/editions", "/editions/<id>", "/outbox", "/contacts",
+    "/contacts/<id>", "/partners", "/partners/<id>", "/partners/<id>/trend.svg", "/analytics",
+    *(f"/analytics/charts/{chart}.svg" for chart in CHARTS), "/users", "/settings", "/audit",
 )  # fmt: skip
 BASELINE = "/healthz"
 BARE = "/bench-bare"  # added by this script: no work at all, for scale
@@ -266,8 +269,18 @@ def page_urls(session: Session) -> dict[str, str | None]:
         .order_by(desc(func.count()), Contact.partner_id)
         .limit(1)
     )
+    # The contact with the longest story: the most events.
+    contact = session.scalar(
+        select(Event.contact_id)
+        .where(Event.contact_id.is_not(None))
+        .group_by(Event.contact_id)
+        .order_by(desc(func.count()), Event.contact_id)
+        .limit(1)
+    )
     values = {
         "/content/<slug>": item,
+        "/contacts/<id>": contact,
+        "/partners/<id>/trend.svg": partner,
         "/series/<slug>": series,
         "/editions/<id>": edition.id if edition else None,
         "/partners/<id>": partner,

@@ -8,9 +8,14 @@ from pathlib import Path
 from commhub.actions import Action, NextStep
 from commhub.errors import DatabaseNotReady
 from commhub.library import load_audiences, sync_audiences
+from commhub.reports import rebuild_aggregates
 from commhub.resources import audiences_dir
 from commhub.store import current_revision, head_revision, session_scope, upgrade_schema
 from commhub.wiring import Runtime
+
+# The first revision with kept figures: a database upgraded across it holds events that the
+# new tables have not counted, so they are worked out once from them.
+FIGURES_SINCE = "0014"
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,7 @@ class InitReport:
     revision_before: str | None
     revision_after: str
     audiences_changed: list[str]
+    figures_rebuilt: bool = False  # upgraded across FIGURES_SINCE: worked out from the events
 
 
 def initialise(runtime: Runtime, audiences: Path | None = None) -> InitReport:
@@ -28,11 +34,16 @@ def initialise(runtime: Runtime, audiences: Path | None = None) -> InitReport:
     definitions = load_audiences(audiences or audiences_dir())
     with session_scope(runtime.sessions) as session:
         changed = sync_audiences(session, definitions)
+    rebuilt = before is not None and int(before) < int(FIGURES_SINCE)
+    if rebuilt:
+        with session_scope(runtime.sessions) as session:
+            rebuild_aggregates(session)
     return InitReport(
         data_dir=runtime.settings.data_dir,
         revision_before=before,
         revision_after=head_revision(),
         audiences_changed=changed,
+        figures_rebuilt=rebuilt,
     )
 
 

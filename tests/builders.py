@@ -39,7 +39,13 @@ from commhub.store.models import (
     Partner,
     Series,
 )
-from commhub.tracking import find_message, link_target, record_click
+from commhub.tracking import (
+    MessageOwner,
+    find_message,
+    link_target,
+    record_click,
+)
+from commhub.tracking.subscriptions import CarriedLink
 from commhub.wiring import Runtime
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -271,6 +277,23 @@ class World:
             links = [(i, link_target(session, owner, i)) for i in sorted(owner.link_ids)]
             link_id, link = next((i, lk) for i, lk in links if lk is not None and lk.url)
             return record_click(session, owner, link_id, link, self.clock.now())
+
+    def item_link(
+        self, session: Session, edition_id: int, address: str, item_slug: str
+    ) -> tuple[MessageOwner, int, CarriedLink]:
+        """The contact's message as its signed token names it (as the tracking routes find
+        it), and the id and target of its link to the item."""
+        message = self.messages(edition_id)[address]
+        tokens = message_tokens(self.runtime.settings.secret_keys)
+        owner = find_message(session, tokens, tokens.sign(message.id))
+        assert owner is not None
+        item_id = session.scalar(select(ContentItem.id).where(ContentItem.slug == item_slug))
+        link_id, link = next(
+            (i, found)
+            for i in sorted(owner.link_ids)
+            if (found := link_target(session, owner, i)) and found.content_item_id == item_id
+        )
+        return owner, link_id, link
 
     def messages(self, edition_id: int) -> dict[str, Message]:
         """The edition's messages by contact email."""

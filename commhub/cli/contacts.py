@@ -18,6 +18,7 @@ from commhub.contacts import (
     write_contacts_csv,
 )
 from commhub.store import utcnow
+from commhub.tracking import forget_contact
 from commhub.wiring import build_message_copies
 
 
@@ -99,7 +100,9 @@ def erase_command(app: AppContext, email: str, yes: bool) -> None:
     go; a hash of the address stays, so a later import skips it. Cannot be undone."""
     if not yes:
         click.confirm(f"Erase {email} and everything recorded about them?", abort=True)
-    erasure = erase_person(app.sessions, email, utcnow(), build_message_copies(app.settings))
+    erasure = erase_person(
+        app.sessions, email, utcnow(), build_message_copies(app.settings), forget_contact
+    )
     if erasure.found:
         click.echo(
             f"erased {email}: {erasure.messages} messages and {erasure.events} events; "

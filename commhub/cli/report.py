@@ -1,4 +1,5 @@
-"""report exposures (the rule of seven), items, partners, complaints; events export."""
+"""report exposures (the rule of seven), items, partners, complaints, rebuild (prove the kept
+figures); events export."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from pathlib import Path
 import click
 
 from commhub.cli.context import AppContext, pass_app
+from commhub.cli.progress import progress_bar
 from commhub.reports import (
+    AGGREGATES,
     EXPOSURE_COLUMNS,
     ITEM_COLUMNS,
+    AggregateCheck,
     Thresholds,
+    check_aggregates,
     complaint_report,
     event_rows,
     exposure_rows,
@@ -24,6 +29,7 @@ from commhub.reports import (
     item_report,
     item_rows,
     reach_report,
+    rebuild_aggregates,
     write_csv,
 )
 from commhub.tracking import FORMATS, SEVEN, THREE
@@ -160,3 +166,56 @@ def partners_command(app: AppContext, output: str) -> None:
             click.echo(f"  {slug:<12} {grid.contacts.get(slug, 0):>8}  {cells}")
         for gap in grid.gaps(roles):
             click.echo(f"  gap: {gap}")
+
+
+@report.command("rebuild")
+@click.option(
+    "--check", is_flag=True, help="Only compare: change nothing, exit 1 if a figure differs."
+)
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table")
+@pass_app
+def rebuild_command(app: AppContext, check: bool, output: str) -> None:
+    """Work every kept figure out again from the events, messages and exposures, compare it
+    with what the aggregate tables hold, and put it in their place (one transaction).
+    Run it after an upgrade that adds an aggregate, or to prove the figures."""
+    with app.session() as session, progress_bar(len(AGGREGATES), "Working out") as advance:
+        act = check_aggregates if check else rebuild_aggregates
+        found = act(session, done=lambda _name: advance(1))
+    if output == "json":
+        # Keys may hold times (a week's start): written as ISO 8601 text.
+        checks = [_check_json(c) for c in found]
+        click.echo(json.dumps(checks, indent=2, ensure_ascii=False, default=_iso_text))
+    else:
+        for c in found:
+            verdict = "matches" if c.matches else f"{len(c.mismatches)} rows differed"
+            if c.mismatches and not check:
+                verdict += ", put right"
+            click.echo(f"{c.name:<50} {c.rows:>9} rows  {verdict}")
+            for m in c.mismatches[:_SHOWN]:
+                click.echo(f"    {m.key}: held {m.held}, from the events {m.recomputed}")
+            if len(c.mismatches) > _SHOWN:
+                click.echo(f"    ... and {len(c.mismatches) - _SHOWN} more")
+    if check and not all(c.matches for c in found):
+        raise SystemExit(1)
+
+
+_SHOWN = 5  # mismatched rows shown per aggregate in the table
+
+
+def _iso_text(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _check_json(found: AggregateCheck) -> dict[str, object]:
+    return {
+        "aggregate": found.name,
+        "columns": list(found.columns),
+        "rows": found.rows,
+        "matches": found.matches,
+        "mismatches": [
+            {"key": list(m.key), "held": m.held, "recomputed": m.recomputed}
+            for m in found.mismatches
+        ],
+    }

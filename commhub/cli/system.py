@@ -34,6 +34,8 @@ def init(app: AppContext) -> None:
         click.echo(f"schema: {before} -> {report.revision_after}")
     changed = ", ".join(report.audiences_changed) or "none changed"
     click.echo(f"audiences: {changed}")
+    if report.figures_rebuilt:
+        click.echo("figures: worked out from the events already recorded (report rebuild)")
 
 
 @click.command()

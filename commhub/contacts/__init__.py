@@ -19,6 +19,12 @@ from commhub.contacts.csv_format import write_contacts_csv
 from commhub.contacts.demo import ensure_demo_admin, load_demo_data
 from commhub.contacts.directory import count_contacts, export_contacts, import_contacts_file
 from commhub.contacts.erasure import erase_person
+from commhub.contacts.partner_months import (
+    PARTNER_MONTH_AGGREGATES,
+    record_engaged,
+    record_months,
+)
+from commhub.contacts.partner_reach import PARTNER_AGGREGATES, record_formats_seen
 from commhub.contacts.spreadsheet_cells import neutralise
 from commhub.contacts.story import (
     ContactFacts,
@@ -60,6 +66,8 @@ __all__ = [
     "KEPT_FOR",
     "MAX_UPLOAD_BYTES",
     "MIN_PASSWORD_LENGTH",
+    "PARTNER_AGGREGATES",
+    "PARTNER_MONTH_AGGREGATES",
     "ContactFacts",
     "ContactFilter",
     "ContactStory",
@@ -96,6 +104,9 @@ __all__ = [
     "partner_name",
     "preview_contacts_file",
     "read_upload",
+    "record_engaged",
+    "record_formats_seen",
+    "record_months",
     "reset_password",
     "set_active",
     "set_role",

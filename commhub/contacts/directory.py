@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from commhub.contacts.csv_format import ContactRow, ContactsFile, PartnerFields, read_contacts_csv
 from commhub.contacts.erasure import suppressed_keys
+from commhub.contacts.partner_months import months_of, move_months
+from commhub.contacts.partner_reach import contributions, move
 from commhub.errors import ContactImportError, Problem
 from commhub.library import audience_slugs
 from commhub.store import (
@@ -147,6 +149,7 @@ def _upsert_batch(
     role_rows: list[dict[str, int]] = []
     replaced_roles: list[int] = []
     new_roles: dict[str, set[int]] = {}
+    moved: list[int] = []  # existing contacts whose partner or roles change
     for row in batch:
         wanted_roles = {role_ids[slug] for slug in row.roles}
         values = {
@@ -165,6 +168,8 @@ def _upsert_batch(
         values |= _changed_state(row, found, now)
         changed = {k: v for k, v in values.items() if getattr(found, k, v) != v}
         roles_changed = existing_roles[found.id] != wanted_roles
+        if roles_changed or "partner_id" in changed:
+            moved.append(found.id)
         if roles_changed:
             replaced_roles.append(found.id)
             role_rows += [{"contact_id": found.id, "audience_id": a} for a in wanted_roles]
@@ -174,6 +179,11 @@ def _upsert_batch(
         else:
             report.unchanged += 1
 
+    # The heat map's cells: the moved contacts' old contribution out, theirs and the new
+    # contacts' in, in the same transaction (the cost follows the batch, not the partners).
+    before = contributions(session.connection(), moved) if moved else {}
+    months_before = months_of(session.connection(), moved)  # new contacts have no marks yet
+    arrived: list[int] = []
     if inserts:
         # Core executemany, then one indexed lookup for the new ids: the ORM's RETURNING path
         # re-splices its results for every small SQLite batch and grows quadratically.
@@ -185,6 +195,7 @@ def _upsert_batch(
             select(Contact.id, Contact.email_key).where(Contact.email_key.in_(new_roles))
         )
         for contact_id, key in created:
+            arrived.append(contact_id)
             role_rows += [{"contact_id": contact_id, "audience_id": a} for a in new_roles[key]]
         report.created += len(inserts)
     if updates:
@@ -193,6 +204,9 @@ def _upsert_batch(
         session.execute(delete(contact_roles).where(contact_roles.c.contact_id.in_(replaced_roles)))
     if role_rows:
         session.execute(insert(contact_roles), role_rows)
+    if moved or arrived:
+        move(session, before, contributions(session.connection(), moved + arrived))
+        move_months(session, months_before, months_of(session.connection(), moved))
 
 
 def _new_contact_state(row: ContactRow, now: datetime) -> dict[str, Any]:

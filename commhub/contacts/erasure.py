@@ -10,7 +10,7 @@ outbox's files) go once the erasure is committed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -46,8 +46,14 @@ class Erasure:
     message_keys: list[tuple[int, int]] = field(default_factory=list)
 
 
-def erase_contact(session: Session, address: str, now: datetime) -> Erasure:
-    """Erase the contact with this address (if there is one) and suppress it for good."""
+# Takes a contact's part out of the figures kept from their messages and events, before they
+# go (tracking's forget_contact: contacts may not import tracking, so its callers pass it).
+Forget = Callable[[Session, int], None]
+
+
+def erase_contact(session: Session, address: str, now: datetime, forget: Forget) -> Erasure:
+    """Erase the contact with this address (if there is one) and suppress it for good, with
+    their part of the kept figures (`forget`)."""
     contact = session.scalar(select(Contact).where(Contact.email_key == email_key(address)))
     erasure = Erasure(found=contact is not None)
     if contact is not None:
@@ -61,6 +67,7 @@ def erase_contact(session: Session, address: str, now: datetime) -> Erasure:
         erasure.events = (
             session.scalar(select(func.count()).where(Event.contact_id == contact.id)) or 0
         )
+        forget(session, contact.id)
         session.delete(contact)
     hashed = email_hash(address)
     if session.scalar(select(Suppression.id).where(Suppression.email_hash == hashed)) is None:
@@ -82,12 +89,16 @@ class MessageCopies(Protocol):
 
 
 def erase_person(
-    sessions: sessionmaker[Session], address: str, now: datetime, copies: MessageCopies
+    sessions: sessionmaker[Session],
+    address: str,
+    now: datetime,
+    copies: MessageCopies,
+    forget: Forget,
 ) -> Erasure:
     """Erase a person at their request: the rows in one transaction, then, once it is
     committed, every copy of their messages (a failed commit leaves the files as well)."""
     with session_scope(sessions) as session:
-        erasure = erase_contact(session, address, now)
+        erasure = erase_contact(session, address, now, forget)
     for edition_id, message_id in erasure.message_keys:
         copies.remove(edition_id, message_id)
     return erasure

@@ -76,7 +76,7 @@ from commhub.editions.posts import (
 )
 from commhub.editions.preparation import Preparation, ensure_prepared, prepare_edition
 from commhub.editions.previews import Preview, preview_edition
-from commhub.editions.recipients import in_audience, may_be_sent
+from commhub.editions.recipients import in_audience, may_be_sent, partner_filter_clause
 from commhub.editions.selection import series_audiences as audiences_of
 
 __all__ = [
@@ -122,6 +122,7 @@ __all__ = [
     "new_owner",
     "next_post",
     "next_steps",
+    "partner_filter_clause",
     "pause_edition",
     "peek_batch",
     "plan_posts",

@@ -1,6 +1,6 @@
 """What went out and how it did: the started editions a page at a time, and per edition what
-came back (unique human opens, clicks, relevance votes), each counted in one query for a
-whole page of editions.
+came back (unique human opens, clicks, relevance votes), read from the figures tracking keeps
+per group of messages, in one query each for a whole page of editions.
 
 Counted as the item report counts them (reports.items): an open once per message and only a
 person's (not one flagged as a machine's), a click once per message, and of a contact's votes
@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from commhub.editions.lifecycle import EditionSummary, get_edition, list_editions
-from commhub.store import Channel, Edition, EditionState, Event, EventKind, Message
+from commhub.store import Channel, Edition, EditionState, GroupFigures, GroupItemFigures
 
 
 @dataclass(frozen=True)
@@ -83,51 +83,33 @@ def started_editions(session: Session, offset: int = 0, limit: int = 50) -> list
 
 def engagement_of(session: Session, edition_ids: Sequence[int]) -> dict[int, Engagement]:
     """Unique human opens, clicks and last votes of each edition's messages, in two queries
-    (through the events' message index; editions without any event are left out)."""
+    over the figures kept per group of messages (editions without any are left out)."""
     ids = list(edition_ids)
     if not ids:
         return {}
-    human_open = and_(Event.kind == EventKind.OPEN, Event.data["machine"].as_boolean().is_not(True))
-    signals = session.execute(
-        select(
-            Message.edition_id,
-            func.count(func.distinct(case((human_open, Event.message_id)))),
-            func.count(func.distinct(case((Event.kind == EventKind.CLICK, Event.message_id)))),
-        )
-        .join(Event, Event.message_id == Message.id)
-        .where(Message.edition_id.in_(ids), Event.kind.in_([EventKind.OPEN, EventKind.CLICK]))
-        .group_by(Message.edition_id)
-    ).all()
-    # The last vote per message and item: the one with no later vote beside it.
-    ranked = (
-        select(
-            Message.edition_id.label("edition_id"),
-            Event.data["answer"].as_string().label("answer"),
-            func.row_number()
-            .over(
-                partition_by=(Event.message_id, Event.content_item_id),
-                order_by=(Event.occurred_at.desc(), Event.id.desc()),
-            )
-            .label("rank"),
-        )
-        .join(Event, Event.message_id == Message.id)
-        .where(Message.edition_id.in_(ids), Event.kind == EventKind.VOTE)
-        .subquery()
-    )
-    votes = session.execute(
-        select(
-            ranked.c.edition_id,
-            func.sum(case((ranked.c.answer == "yes", 1), else_=0)),
-            func.sum(case((ranked.c.answer == "no", 1), else_=0)),
-        )
-        .where(ranked.c.rank == 1)
-        .group_by(ranked.c.edition_id)
-    ).all()
     found: dict[int, dict[str, int]] = {}
-    for edition_id, opens, clicks in signals:
-        found.setdefault(edition_id, {}).update(opens=int(opens or 0), clicks=int(clicks or 0))
-    for edition_id, yes, no in votes:
-        found.setdefault(edition_id, {}).update(yes=int(yes or 0), no=int(no or 0))
+    for edition_id, opens, clicks in session.execute(
+        select(
+            GroupFigures.edition_id,
+            func.sum(GroupFigures.human_opens),
+            func.sum(GroupFigures.clicks),
+        )
+        .where(GroupFigures.edition_id.in_(ids))
+        .group_by(GroupFigures.edition_id)
+    ):
+        if opens or clicks:
+            found[edition_id] = {"opens": int(opens or 0), "clicks": int(clicks or 0)}
+    for edition_id, yes, no in session.execute(
+        select(
+            GroupItemFigures.edition_id,
+            func.sum(GroupItemFigures.yes),
+            func.sum(GroupItemFigures.no),
+        )
+        .where(GroupItemFigures.edition_id.in_(ids))
+        .group_by(GroupItemFigures.edition_id)
+    ):
+        if yes or no:
+            found.setdefault(edition_id, {}).update(yes=int(yes or 0), no=int(no or 0))
     return {edition_id: Engagement(**values) for edition_id, values in found.items()}
 
 

@@ -22,12 +22,12 @@ from commhub.actions import Action, NextStep
 from commhub.editions.leases import CLAIM_SECONDS
 from commhub.editions.message_store import (
     counts_by_role_set,
+    listed_status_counts,
     messages_in,
     requeue,
     skip_queued,
     skip_reasons,
     status_counts,
-    status_counts_of,
 )
 from commhub.errors import Conflict, EditionUnderWay, InvalidInput, NotFound, Problem
 from commhub.render import (
@@ -394,7 +394,7 @@ def list_editions(session: Session, limit: int = 50, offset: int = 0) -> list[Ed
         .offset(offset)
         .limit(limit)
     ).all()
-    counts = status_counts_of(session, [edition.id for edition, *_series in editions])
+    counts = listed_status_counts(session, [edition.id for edition, *_series in editions])
     return [
         EditionSummary(
             edition.id,

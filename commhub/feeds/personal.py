@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from commhub.config import Settings
+from commhub.contacts import record_engaged
 from commhub.errors import NotFound
 from commhub.feeds.outgoing import items_for_audiences, out_item
 from commhub.feeds.writing import OutFeed, render_feed
@@ -33,7 +34,7 @@ from commhub.store import (
     PersonalFeed,
     email_key,
 )
-from commhub.tracking import record_exposures, with_utm
+from commhub.tracking import count_feed_click, record_exposures, with_utm
 
 PERSONAL_LIMIT = 50  # entries in a personal feed, newest first
 SOURCE_KIND = "feed_item"  # an exposure through a personal feed: once per contact and item
@@ -140,13 +141,18 @@ def record_feed_click(
     target = _target(item)
     if target is None:
         return None
+    # The audiences the click counts for, named in its event: the contact's roles may change.
+    audiences = sorted(set(reader.roles) & {a.slug for a in item.audiences})
     session.add(
         Event(
             kind=EventKind.CLICK, contact_id=reader.contact_id, content_item_id=item.id,
             format=Format.RSS.value, occurred_at=now, recorded_at=now,
-            data={"channel": Channel.FEED.value, "feed_id": reader.feed_id, "url": target},
+            data={"channel": Channel.FEED.value, "feed_id": reader.feed_id, "url": target,
+                  "audiences": audiences},
         )
     )  # fmt: skip
+    count_feed_click(session, reader.contact_id, item.id, audiences, now)
+    record_engaged(session, [(reader.contact_id, now)])  # the partner's month
     if item.key_message_id is not None:
         record_exposures(
             session, reader.contact_id, [item.key_message_id], Format.RSS.value, SOURCE_KIND,

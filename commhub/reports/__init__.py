@@ -1,10 +1,17 @@
 """Reports: the rule of seven per key message, and week by week; per item and audience; the
-partner heat map, and one partner month by month; complaint rates and the event export;
-plain rows that the CLI prints and the web UI draws.
+partner heat map, and one partner month by month; complaint rates and the event export; the
+kept figures proven and rebuilt. Plain rows that the CLI prints and the web UI draws.
 """
 
 from __future__ import annotations
 
+from commhub.reports.bounces import (
+    BOUNCE_ALARM,
+    BOUNCE_COLUMNS,
+    BOUNCE_WARN,
+    EditionBounces,
+    edition_bounces,
+)
 from commhub.reports.complaints import ComplaintReport, complaint_report
 from commhub.reports.event_export import event_rows
 from commhub.reports.exposures import KeyMessageReach, reach_report
@@ -13,6 +20,12 @@ from commhub.reports.partner_detail import (
     format_names,
     heat_rows,
     partner_heat_map,
+)
+from commhub.reports.partner_overview import (
+    HEAT_MAP_COLUMNS,
+    SORTS,
+    PartnerHeat,
+    every_partner,
 )
 from commhub.reports.partner_trend import (
     PartnerMonth,
@@ -34,6 +47,18 @@ from commhub.reports.reach_trend import (
     reach_over_time,
     week_ends,
 )
+from commhub.reports.rebuild import (
+    AGGREGATES,
+    AggregateCheck,
+    check_aggregates,
+    rebuild_aggregates,
+)
+from commhub.reports.relevance_trend import (
+    RELEVANCE_TREND_COLUMNS,
+    AudienceRelevance,
+    RelevanceTrend,
+    relevance_over_time,
+)
 from commhub.reports.tables import (
     COMPLAINT_COLUMNS,
     EXPOSURE_COLUMNS,
@@ -47,24 +72,39 @@ from commhub.reports.tables import (
 )
 
 __all__ = [
+    "AGGREGATES",
+    "BOUNCE_ALARM",
+    "BOUNCE_COLUMNS",
+    "BOUNCE_WARN",
     "COMPLAINT_COLUMNS",
     "EXPOSURE_COLUMNS",
+    "HEAT_MAP_COLUMNS",
     "ITEM_COLUMNS",
     "REACH_TREND_COLUMNS",
+    "RELEVANCE_TREND_COLUMNS",
     "SERIES_COLUMNS",
+    "SORTS",
+    "AggregateCheck",
+    "AudienceRelevance",
     "ComplaintReport",
+    "EditionBounces",
     "EditionFigures",
     "ItemReach",
     "KeyMessageReach",
     "KeyMessageTrend",
+    "PartnerHeat",
     "PartnerMonth",
     "PartnerTrend",
     "ReachTrend",
+    "RelevanceTrend",
     "Thresholds",
+    "check_aggregates",
     "complaint_report",
     "complaint_rows",
+    "edition_bounces",
     "edition_complaints",
     "event_rows",
+    "every_partner",
     "exposure_rows",
     "format_names",
     "heat_map",
@@ -77,6 +117,8 @@ __all__ = [
     "partner_over_time",
     "reach_over_time",
     "reach_report",
+    "rebuild_aggregates",
+    "relevance_over_time",
     "series_history",
     "started_series",
     "week_ends",

@@ -4,16 +4,20 @@ the clicks in personal feeds (the `rss` format) and on social posts (the `social
 An item reaches an audience through the messages of editions that carried it to that
 audience (and whose contact has that role), unless the message left it out (the rule of
 seven: the contact had seen its key message enough). Opens count once per message and only
-human ones; clicks once per message; a contact's last vote on the item is the one that counts.
-A personal feed's clicks count once per contact, for each of the item's audiences that is one
-of the contact's roles.
+a person's; clicks once per message; a vote once per message, its last answer the one that
+counts. A personal feed's clicks count once per contact, for each of the item's audiences
+that was one of the contact's roles then; a post's clicks for each audience it was made for.
+
+Read from the figures tracking keeps as events come in (commhub.tracking.message_figures): a
+few rows per edition, never the events.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, case, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from commhub.store import (
@@ -21,14 +25,11 @@ from commhub.store import (
     Audience,
     ContentItem,
     EditionItem,
-    Event,
-    EventKind,
-    Format,
-    Message,
-    MessageStatus,
+    FeedItemFigures,
+    GroupFigures,
+    GroupItemFigures,
+    PostFigures,
     SocialPost,
-    contact_roles,
-    content_item_audiences,
     role_set_includes,
     variant_leaves_out,
 )
@@ -68,177 +69,91 @@ class ItemReach:
         }
 
 
+_Pair = tuple[int, str]  # (item id, audience slug)
+_FIGURES = ("delivered", "human_opens", "clicks", "yes", "no", "feed_clicks", "social_clicks")
+
+
 def item_report(session: Session, item_id: int | None = None) -> list[ItemReach]:
     """Every (item, audience) an edition carried, with what came of it; only item_id's
-    audiences when given (an item's page). In SQL, whatever the number of events."""
-    reached_rows = (
-        select(
-            ContentItem.id.label("item_id"),
-            ContentItem.slug.label("item"),
-            Audience.slug.label("audience"),
-            Message.id.label("message_id"),
-        )
-        .join(EditionItem, EditionItem.content_item_id == ContentItem.id)
-        .join(Audience, Audience.id == EditionItem.audience_id)
-        .join(Message, Message.edition_id == EditionItem.edition_id)
-        .where(
-            Message.status == MessageStatus.SENT,
-            role_set_includes(Audience.slug),
-            or_(Message.variant == FULL, ~variant_leaves_out(ContentItem.id)),
-        )
+    audiences when given (an item's page). Five small queries, whatever the events."""
+    found: defaultdict[_Pair, Counter[str]] = defaultdict(Counter)
+    for item, audience, sent, opens in session.execute(_per_group(item_id)):
+        found[item, audience].update(delivered=int(sent or 0), human_opens=int(opens or 0))
+    for item, audience, clicks, yes, no in session.execute(_per_group_item(item_id)):
+        found[item, audience].update(clicks=int(clicks or 0), yes=int(yes or 0), no=int(no or 0))
+    feed = select(
+        FeedItemFigures.content_item_id, FeedItemFigures.audience, FeedItemFigures.contacts
     )
     if item_id is not None:
-        reached_rows = reached_rows.where(ContentItem.id == item_id)
-    reached = reached_rows.subquery()
-    human_open = select(Event.id).where(
-        Event.message_id == reached.c.message_id,
-        Event.kind == EventKind.OPEN,
-        Event.data["machine"].as_boolean().is_not(True),
-    )
-    click = select(Event.id).where(
-        Event.message_id == reached.c.message_id,
-        Event.kind == EventKind.CLICK,
-        Event.content_item_id == reached.c.item_id,
-    )
-    counts = session.execute(
-        select(
-            reached.c.item_id,
-            reached.c.item,
-            reached.c.audience,
-            func.count(reached.c.message_id),
-            func.sum(_flag(human_open.exists())),
-            func.sum(_flag(click.exists())),
-        )
-        .group_by(reached.c.item_id, reached.c.item, reached.c.audience)
-        .order_by(reached.c.item, reached.c.audience)
-    ).all()
-    votes = _last_votes(session, item_id) if counts else {}
-    feed = _feed_clicks(session, item_id)
-    social = _post_clicks(session, item_id)
-    found = [
-        ItemReach(
-            item,
-            audience,
-            delivered,
-            int(opens or 0),
-            int(clicks or 0),
-            votes.get((found_id, audience, "yes"), 0),
-            votes.get((found_id, audience, "no"), 0),
-            feed.pop((item, audience), 0),
-            social.pop((item, audience), 0),
-        )
-        for found_id, item, audience, delivered, opens, clicks in counts
-    ]
-    # Items only feeds or posts carried so far: reached by no email, clicked all the same.
-    for item, audience in sorted(feed.keys() | social.keys()):
-        found.append(
-            ItemReach(
-                item,
-                audience,
-                0,
-                0,
-                0,
-                0,
-                0,
-                feed.get((item, audience), 0),
-                social.get((item, audience), 0),
-            )
-        )
-    return sorted(found, key=lambda reach: (reach.item, reach.audience))
-
-
-def _post_clicks(session: Session, item_id: int | None) -> dict[tuple[str, str], int]:
-    """(item slug, audience slug) -> clicks on the item's posts, each counted for every
-    audience its post was made for; link previews (machine clicks) left out."""
-    clicked = select(
-        Event.data["post_id"].as_integer().label("post_id"), Event.content_item_id
-    ).where(
-        Event.kind == EventKind.CLICK,
-        Event.format == Format.SOCIAL.value,
-        Event.message_id.is_(None),
-        Event.data["machine"].as_boolean().is_not(True),
+        feed = feed.where(FeedItemFigures.content_item_id == item_id)
+    for item, audience, contacts in session.execute(feed):
+        found[item, audience]["feed_clicks"] += int(contacts)
+    posts = select(SocialPost.content_item_id, SocialPost.audiences, PostFigures.clicks).join(
+        PostFigures, PostFigures.post_id == SocialPost.id
     )
     if item_id is not None:
-        clicked = clicked.where(Event.content_item_id == item_id)
-    # Grouped outside: PostgreSQL would not take two bound JSON paths as one expression.
-    each = clicked.subquery()
-    per_post = select(each.c.post_id, func.count().label("n")).group_by(each.c.post_id)
-    counted = per_post.subquery()
-    found: dict[tuple[str, str], int] = {}
-    for slug, audiences, clicks in session.execute(
-        select(ContentItem.slug, SocialPost.audiences, counted.c.n)
-        .join(SocialPost, SocialPost.id == counted.c.post_id)
-        .join(ContentItem, ContentItem.id == SocialPost.content_item_id)
-    ):
+        posts = posts.where(SocialPost.content_item_id == item_id)
+    for item, audiences, clicks in session.execute(posts):
         for audience in audiences or ():
-            found[slug, audience] = found.get((slug, audience), 0) + int(clicks)
-    return found
+            found[item, audience]["social_clicks"] += int(clicks)
+    slugs = _slugs(session, {item for item, _audience in found})
+    return sorted(
+        (
+            ItemReach(slugs[item], audience, *(counts[name] for name in _FIGURES))
+            for (item, audience), counts in found.items()
+            if item in slugs and any(counts.values())
+        ),
+        key=lambda reach: (reach.item, reach.audience),
+    )
 
 
-def _feed_clicks(session: Session, item_id: int | None) -> dict[tuple[str, str], int]:
-    """(item slug, audience slug) -> contacts who clicked the item in their personal feed,
-    counted for each audience of the item that is one of their roles."""
+def _per_group(item_id: int | None) -> Select[int, str, int, int]:
+    """(item, audience) -> messages sent and opened by a person, summed over the groups of
+    messages that carried the item to the audience."""
     query = (
-        select(ContentItem.slug, Audience.slug, func.count(Event.contact_id.distinct()))
-        .join(ContentItem, ContentItem.id == Event.content_item_id)
-        .join(contact_roles, contact_roles.c.contact_id == Event.contact_id)
+        select(
+            EditionItem.content_item_id, Audience.slug, func.sum(GroupFigures.sent),
+            func.sum(GroupFigures.human_opens),
+        )
+        .join(Audience, Audience.id == EditionItem.audience_id)
+        .join(GroupFigures, GroupFigures.edition_id == EditionItem.edition_id)
+        .where(
+            role_set_includes(Audience.slug, GroupFigures.role_set),
+            or_(
+                GroupFigures.variant == FULL,
+                ~variant_leaves_out(EditionItem.content_item_id, GroupFigures.variant),
+            ),
+        )
+        .group_by(EditionItem.content_item_id, Audience.slug)
+    )  # fmt: skip
+    return query if item_id is None else query.where(EditionItem.content_item_id == item_id)
+
+
+def _per_group_item(item_id: int | None) -> Select[int, str, int, int, int]:
+    """(item, audience) -> messages that clicked the item, and their votes on it, over the
+    groups whose role set holds an audience the edition carried the item to."""
+    query = (
+        select(
+            GroupItemFigures.content_item_id, Audience.slug, func.sum(GroupItemFigures.clicks),
+            func.sum(GroupItemFigures.yes), func.sum(GroupItemFigures.no),
+        )
         .join(
-            content_item_audiences,
-            (content_item_audiences.c.content_item_id == ContentItem.id)
-            & (content_item_audiences.c.audience_id == contact_roles.c.audience_id),
+            EditionItem,
+            (EditionItem.edition_id == GroupItemFigures.edition_id)
+            & (EditionItem.content_item_id == GroupItemFigures.content_item_id),
         )
-        .join(Audience, Audience.id == contact_roles.c.audience_id)
-        .where(
-            Event.kind == EventKind.CLICK,
-            Event.message_id.is_(None),
-            Event.format == Format.RSS.value,
-        )
-        .group_by(ContentItem.slug, Audience.slug)
-    )
-    if item_id is not None:
-        query = query.where(ContentItem.id == item_id)
-    return {(item, audience): int(n) for item, audience, n in session.execute(query)}
+        .join(Audience, Audience.id == EditionItem.audience_id)
+        .where(role_set_includes(Audience.slug, GroupItemFigures.role_set))
+        .group_by(GroupItemFigures.content_item_id, Audience.slug)
+    )  # fmt: skip
+    return query if item_id is None else query.where(GroupItemFigures.content_item_id == item_id)
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
-
-
-def _last_votes(session: Session, item_id: int | None) -> dict[tuple[int, str, str], int]:
-    """(item id, audience slug, answer) -> how many contacts' last vote on the item it is, a
-    contact counting for each audience of the messages they were sent (their role sets)."""
-    votes = select(
-        Event.content_item_id.label("item_id"),
-        Event.contact_id.label("contact_id"),
-        Event.data["answer"].as_string().label("answer"),
-        func.row_number()
-        .over(
-            partition_by=(Event.content_item_id, Event.contact_id),
-            order_by=(Event.occurred_at.desc(), Event.id.desc()),
-        )
-        .label("rank"),
-    ).where(
-        Event.kind == EventKind.VOTE,
-        Event.content_item_id.is_not(None),
-        Event.contact_id.is_not(None),
+def _slugs(session: Session, item_ids: set[int]) -> dict[int, str]:
+    if not item_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(ContentItem.id, ContentItem.slug).where(ContentItem.id.in_(sorted(item_ids)))
+        ).all()
     )
-    if item_id is not None:
-        votes = votes.where(Event.content_item_id == item_id)
-    ranked = votes.subquery()
-    in_audience = (
-        select(Message.id)
-        .where(
-            Message.contact_id == ranked.c.contact_id,
-            Message.status == MessageStatus.SENT,
-            role_set_includes(Audience.slug),
-        )
-        .exists()
-    )
-    rows = session.execute(
-        select(ranked.c.item_id, Audience.slug, ranked.c.answer, func.count())
-        .select_from(ranked)
-        .join(Audience, in_audience)
-        .where(ranked.c.rank == 1)
-        .group_by(ranked.c.item_id, Audience.slug, ranked.c.answer)
-    )
-    return {(found, audience, str(answer)): int(n) for found, audience, answer, n in rows}

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commhub.reports.partners import FORMAT_NAMES, PartnerGrid, Roles, Thresholds
-from commhub.store import Audience, Contact, Exposure, Partner, contact_roles
+from commhub.reports.partners import (
+    CELLS,
+    FORMAT_NAMES,
+    PartnerGrid,
+    Roles,
+    Thresholds,
+    fill,
+    roles_in_order,
+)
+from commhub.store import Partner, PartnerReach
 from commhub.tracking import FORMATS
 
 
@@ -33,33 +41,15 @@ class HeatRow:
 
 
 def partner_heat_map(session: Session, partner_id: int) -> tuple[Roles, PartnerGrid]:
-    """The roles (slug, name) and one partner's grid, counted for that partner only (the
-    grid is empty for a partner without contacts or an unknown id)."""
-    roles = [(slug, name) for slug, name in session.execute(
-        select(Audience.slug, Audience.name).order_by(Audience.slug)
-    )]  # fmt: skip
+    """The roles (slug, name) and one partner's grid, from that partner's rows of
+    partner_reach (the grid is empty for a partner without contacts or an unknown id)."""
+    roles = roles_in_order(session)
     name = session.scalar(select(Partner.name).where(Partner.id == partner_id)) or ""
     grid = PartnerGrid(name)
-    grid.contacts = dict(
-        session.execute(
-            select(Audience.slug, func.count(Contact.id))
-            .join(contact_roles, contact_roles.c.contact_id == Contact.id)
-            .join(Audience, Audience.id == contact_roles.c.audience_id)
-            .where(Contact.partner_id == partner_id)
-            .group_by(Audience.slug)
-        ).all()
-    )
-    grid.reached = {
-        (role, fmt): contacts
-        for role, fmt, contacts in session.execute(
-            select(Audience.slug, Exposure.format, func.count(func.distinct(Contact.id)))
-            .join(contact_roles, contact_roles.c.contact_id == Contact.id)
-            .join(Audience, Audience.id == contact_roles.c.audience_id)
-            .join(Exposure, Exposure.contact_id == Contact.id)
-            .where(Contact.partner_id == partner_id)
-            .group_by(Audience.slug, Exposure.format)
-        )
-    }
+    for _partner_id, _name, role, *figures in session.execute(
+        CELLS.where(PartnerReach.partner_id == partner_id)
+    ):
+        fill(grid, role, figures)
     return roles, grid
 
 

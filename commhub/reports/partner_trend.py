@@ -1,9 +1,10 @@
-"""One partner over the last months: per calendar month, how many of its contacts saw a key
-message in each format, and how many opened or clicked anything.
+"""One partner over the last months: per UTC calendar month, how many of its contacts saw a
+key message in each format, and how many opened or clicked anything.
 
-Three queries however many months, contacts or events, each grouped by month in SQL. A
-contact counts once per month and format, however often they were exposed; opens and clicks
-a machine made (mail scanners, link previews) are left out, as everywhere else.
+Two queries however many months, contacts or events: partner_months is kept as exposures,
+opens and clicks come in. A contact counts once per month and format, however often they
+were exposed; opens and clicks a machine made (mail scanners, link previews) are left out, as
+everywhere else.
 """
 
 from __future__ import annotations
@@ -11,20 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from commhub.errors import NotFound
-from commhub.store import Contact, Event, EventKind, Exposure, Partner
+from commhub.store import Contact, Partner, PartnerMonthCount
 from commhub.tracking import FORMATS
 
 MONTHS = 6
+ENGAGED = "engaged"  # partner_months' mark for a person's open or click
 
 
 @dataclass(frozen=True)
 class PartnerMonth:
-    """One month of a partner: its first moment, the contacts reached per format, and the
-    contacts who opened or clicked anything."""
+    """One UTC month of a partner: its first day (named in the zone asked for), the contacts
+    reached per format, and the contacts who opened or clicked anything."""
 
     start: datetime
     reached: dict[str, int] = field(default_factory=dict)  # format -> contacts
@@ -69,9 +71,11 @@ def partner_over_time(
     now: datetime,
     zone: tzinfo = UTC,
 ) -> PartnerTrend:
-    """The partner's last `months` calendar months (in `zone`), oldest first. Raises
-    NotFound for an unknown partner."""
-    bounds = month_starts(now, months, zone)
+    """The partner's last `months` UTC calendar months, oldest first. The months are UTC
+    months whatever the zone: `zone` only names them (each start is the month's first day
+    in that zone, so that it reads as the right month there). Raises NotFound for an unknown
+    partner."""
+    bounds = month_starts(now, months, UTC)
     found = session.execute(
         select(
             Partner.name,
@@ -81,55 +85,29 @@ def partner_over_time(
     if found is None:
         raise NotFound(f"no partner {partner_id}")
     name, contacts = found
-    reached = _contacts_per_month(
-        session, partner_id, bounds, Exposure.contact_id, Exposure.occurred_at, Exposure.format
-    )
-    # Once per contact and month, whether they opened, clicked or both.
-    engaged = _contacts_per_month(
-        session, partner_id, bounds, Event.contact_id, Event.occurred_at, None,
-        Event.kind.in_((EventKind.OPEN, EventKind.CLICK)),
-        Event.data["machine"].as_boolean().is_not(True),
-        Event.data["sg_machine_open"].as_boolean().is_not(True),
-    )  # fmt: skip
+    # Kept as marks come in (commhub.contacts.partner_months): a few rows per month.
+    held = {
+        (month.astimezone(UTC), str(what)): int(count)
+        for month, what, count in session.execute(
+            select(
+                PartnerMonthCount.month, PartnerMonthCount.what, PartnerMonthCount.contacts
+            ).where(
+                PartnerMonthCount.partner_id == partner_id,
+                PartnerMonthCount.month >= bounds[0],
+                PartnerMonthCount.month < bounds[-1],
+            )
+        )
+    }
     return PartnerTrend(
         partner_id,
         str(name),
         int(contacts or 0),
         [
             PartnerMonth(
-                start,
-                {str(fmt): reached.get((n, str(fmt)), 0) for fmt in FORMATS},
-                engaged.get((n, ""), 0),
+                datetime(start.year, start.month, 1, tzinfo=zone),
+                {str(fmt): held.get((start, str(fmt)), 0) for fmt in FORMATS},
+                held.get((start, ENGAGED), 0),
             )
-            for n, start in enumerate(bounds[:-1])
+            for start in bounds[:-1]
         ],
     )
-
-
-def _contacts_per_month(
-    session: Session,
-    partner_id: int,
-    bounds: list[datetime],
-    contact_id: InstrumentedAttribute[int] | InstrumentedAttribute[int | None],
-    at: InstrumentedAttribute[datetime],
-    split_by: InstrumentedAttribute[str] | None,
-    *conditions: ColumnElement[bool],
-) -> dict[tuple[int, str], int]:
-    """(month, split_by's value or "") -> the partner's distinct contacts with a row in that
-    month (0 = the oldest) meeting the conditions."""
-    month = case(*((at < end, n) for n, end in enumerate(bounds[1:])), else_=None)
-    what = split_by if split_by is not None else literal_column("''")
-    rows = (
-        select(what.label("what"), contact_id.label("contact_id"), month.label("month"))
-        .join(Contact, Contact.id == contact_id)
-        .where(Contact.partner_id == partner_id, at >= bounds[0], at < bounds[-1], *conditions)
-        .subquery()
-    )
-    # Grouped outside the subquery: PostgreSQL would not match the CASE's bound times in a
-    # GROUP BY with those in the SELECT.
-    found = session.execute(
-        select(rows.c.month, rows.c.what, func.count(rows.c.contact_id.distinct())).group_by(
-            rows.c.month, rows.c.what
-        )
-    )
-    return {(int(n), str(w)): int(count) for n, w, count in found}

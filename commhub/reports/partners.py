@@ -3,18 +3,19 @@ format, coloured by thresholds, and the gaps named in words a partner manager ac
 
 A cell is the share of the partner's contacts with that role who have at least one exposure
 in that format. Green from GREEN, amber from AMBER, red below; a role with no contact at the
-partner is a gap of its own ("no executive contact").
+partner is a gap of its own ("no executive contact"). The figures are the ones kept as
+exposures arrive and contacts change (contacts/partner_reach.py): no request recounts them.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commhub.store import Audience, Contact, Exposure, Format, Partner, contact_roles
+from commhub.store import Audience, Format, Partner, PartnerReach
 from commhub.tracking import FORMATS
 
 FORMAT_NAMES = {
@@ -41,10 +42,27 @@ class PartnerGrid:
     contacts: dict[str, int] = field(default_factory=dict)  # role -> contacts with it
     # (role, format) -> contacts of that role with an exposure in that format
     reached: dict[tuple[str, str], int] = field(default_factory=dict)
+    partner_id: int = 0
 
     def share(self, role: str, fmt: str) -> float:
         total = self.contacts.get(role, 0)
         return self.reached.get((role, fmt), 0) / total if total else 0.0
+
+    def gaps_by_role(self, roles: Roles) -> list[str]:
+        """The gaps, one line per role ("Development: no contact", "Sales: never saw social
+        posts or the feed"), for a page that lists many partners."""
+        found = []
+        for slug, name in roles:
+            if not self.contacts.get(slug):
+                found.append(f"{name}: no contact")
+                continue
+            unseen = [FORMAT_NAMES[f] for f in FORMATS if not self.reached.get((slug, f))]
+            if unseen:
+                listed = (
+                    ", ".join(unseen[:-1]) + " or " + unseen[-1] if len(unseen) > 1 else unseen[0]
+                )
+                found.append(f"{name}: never saw {listed}")
+        return found
 
     def gaps(self, roles: Roles) -> list[str]:
         """What is missing, in words: roles without contacts, formats a role never saw."""
@@ -60,32 +78,45 @@ class PartnerGrid:
 
 
 def heat_map(session: Session) -> tuple[Roles, list[PartnerGrid]]:
-    """The roles (slug, name) and each partner's grid, partners by name."""
-    roles = [(slug, name) for slug, name in session.execute(
+    """The roles (slug, name) and each partner's grid, partners by name: read from the
+    figures kept per partner and role (partner_reach), never from the exposures."""
+    roles = roles_in_order(session)
+    grids: dict[int, PartnerGrid] = {}
+    for partner_id, partner, role, *figures in session.execute(CELLS):
+        grid = grids.setdefault(partner_id, PartnerGrid(partner, partner_id=partner_id))
+        fill(grid, role, figures)
+    return roles, sorted(grids.values(), key=lambda g: g.partner.casefold())
+
+
+def roles_in_order(session: Session) -> Roles:
+    """The roles (slug, name), by slug."""
+    return [(slug, name) for slug, name in session.execute(
         select(Audience.slug, Audience.name).order_by(Audience.slug)
     )]  # fmt: skip
-    grids: dict[str, PartnerGrid] = {}
-    for partner, role, contacts in session.execute(
-        select(Partner.name, Audience.slug, func.count(Contact.id))
-        .join(Contact, Contact.partner_id == Partner.id)
-        .join(contact_roles, contact_roles.c.contact_id == Contact.id)
-        .join(Audience, Audience.id == contact_roles.c.audience_id)
-        .group_by(Partner.name, Audience.slug)
-    ):
-        grids.setdefault(partner, PartnerGrid(partner)).contacts[role] = contacts
-    reached: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
-    for partner, role, fmt, contacts in session.execute(
-        select(Partner.name, Audience.slug, Exposure.format, func.count(func.distinct(Contact.id)))
-        .join(Contact, Contact.partner_id == Partner.id)
-        .join(contact_roles, contact_roles.c.contact_id == Contact.id)
-        .join(Audience, Audience.id == contact_roles.c.audience_id)
-        .join(Exposure, Exposure.contact_id == Contact.id)
-        .group_by(Partner.name, Audience.slug, Exposure.format)
-    ):
-        reached[partner][role, fmt] = contacts
-    for partner, cells in reached.items():
-        grids.setdefault(partner, PartnerGrid(partner)).reached = cells
-    return roles, sorted(grids.values(), key=lambda g: g.partner.casefold())
+
+
+def fill(grid: PartnerGrid, role: str, figures: Sequence[int]) -> None:
+    """Put one partner_reach row (contacts, then each format's) in a grid."""
+    contacts, *reached = figures
+    grid.contacts[role] = contacts
+    for fmt, count in zip(FORMATS, reached, strict=True):
+        if count:
+            grid.reached[role, str(fmt)] = count
+
+
+# (partner id, partner name, role, contacts, then each format's contacts), rows with contacts.
+CELLS = (
+    select(
+        PartnerReach.partner_id,
+        Partner.name,
+        Audience.slug,
+        PartnerReach.contacts,
+        *(getattr(PartnerReach, str(fmt)) for fmt in FORMATS),
+    )
+    .join(Partner, Partner.id == PartnerReach.partner_id)
+    .join(Audience, Audience.id == PartnerReach.audience_id)
+    .where(PartnerReach.contacts > 0)
+)
 
 
 def heat_map_rows(

@@ -1,10 +1,10 @@
 """Per series over time: each started edition's figures, from recipients to complaints, and
 a social edition's posts and the clicks on them.
 
-A handful of queries, each grouped by edition, whatever the number of editions or events.
-Opens count once per message and only human ones (commhub's machine flag and SendGrid's
-sg_machine_open both left out); clicks, bounces, unsubscribes and complaints once per
-message; votes once per message and item. Delivered is the provider's delivered events
+A handful of queries over the figures tracking keeps per group of messages, whatever the
+number of events. Opens count once per message and only human ones (commhub's machine flag
+and SendGrid's sg_machine_open both left out); clicks, bounces, unsubscribes and complaints
+once per message; votes once per message and item. Delivered is the provider's delivered events
 where the back end reports them, else the messages sent (`delivered_from` says which).
 """
 
@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from commhub.store import (
     Edition,
-    Event,
-    EventKind,
-    Format,
+    GroupFigures,
+    GroupItemFigures,
     Message,
     MessageStatus,
+    PostFigures,
     PostState,
     Series,
     SocialPost,
@@ -31,15 +31,10 @@ from commhub.store import (
 
 DELIVERED_EVENTS = "delivered events"
 SENT = "sent"
-# What is counted per message from the events of an edition's messages.
-_COUNTED = (
-    EventKind.DELIVERED,
-    EventKind.OPEN,
-    EventKind.CLICK,
-    EventKind.BOUNCE,
-    EventKind.UNSUBSCRIBE,
-    EventKind.COMPLAINT,
-)
+# What is kept per group of an edition's messages (commhub.tracking.message_figures).
+_GROUP_FIGURES = (
+    "sent", "delivered", "human_opens", "clicks", "bounces", "unsubscribes", "complaints",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -97,15 +92,13 @@ def series_history(
     if not editions:
         return []
     ids = [row.id for row in editions]
-    messages = _messages(session, ids)
-    events = _events(session, ids)
-    votes = _votes(session, ids)
+    recipients = _recipients(session, ids)
+    figures = _figures(session, ids)
     posts, post_clicks = _posts(session, ids), _post_clicks(session, ids)
     found = []
     for row in editions:
-        recipients, sent = messages.get(row.id, (0, 0))
-        counted = events.get(row.id, {})
-        reported = EventKind.DELIVERED in counted
+        counted = figures.get(row.id, {})
+        reported = counted.get("delivered", 0) > 0
         found.append(
             EditionFigures(
                 edition_id=row.id,
@@ -113,15 +106,15 @@ def series_history(
                 series_name=row.name,
                 channel=str(row.channel),
                 started_at=row.started_at,
-                recipients=recipients,
-                delivered=counted[EventKind.DELIVERED] if reported else sent,
+                recipients=recipients.get(row.id, 0),
+                delivered=counted["delivered"] if reported else counted.get("sent", 0),
                 delivered_from=DELIVERED_EVENTS if reported else SENT,
-                human_opens=counted.get(EventKind.OPEN, 0),
-                clicks=counted.get(EventKind.CLICK, 0),
-                votes=votes.get(row.id, 0),
-                unsubscribes=counted.get(EventKind.UNSUBSCRIBE, 0),
-                bounces=counted.get(EventKind.BOUNCE, 0),
-                complaints=counted.get(EventKind.COMPLAINT, 0),
+                human_opens=counted.get("human_opens", 0),
+                clicks=counted.get("clicks", 0),
+                votes=counted.get("votes", 0),
+                unsubscribes=counted.get("unsubscribes", 0),
+                bounces=counted.get("bounces", 0),
+                complaints=counted.get("complaints", 0),
                 posts=posts.get(row.id, 0),
                 post_clicks=post_clicks.get(row.id, 0),
             )
@@ -176,50 +169,35 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def _messages(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]:
-    """edition id -> (recipients, messages sent)."""
+def _recipients(session: Session, ids: list[int]) -> dict[int, int]:
+    """edition id -> its messages not skipped (counted on the messages' own index)."""
     rows = session.execute(
-        select(
-            Message.edition_id,
-            func.sum(_flag(Message.status != MessageStatus.SKIPPED)),
-            func.sum(_flag(Message.status == MessageStatus.SENT)),
-        )
-        .where(Message.edition_id.in_(ids))
+        select(Message.edition_id, func.count())
+        .where(Message.edition_id.in_(ids), Message.status != MessageStatus.SKIPPED)
         .group_by(Message.edition_id)
     )
-    return {edition: (int(recipients or 0), int(sent or 0)) for edition, recipients, sent in rows}
-
-
-def _events(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
-    """edition id -> event kind -> messages with such an event (machine opens left out)."""
-    rows = session.execute(
-        select(Message.edition_id, Event.kind, func.count(Event.message_id.distinct()))
-        .join(Event, Event.message_id == Message.id)
-        .where(
-            Message.edition_id.in_(ids),
-            Event.kind.in_(_COUNTED),
-            Event.data["machine"].as_boolean().is_not(True),
-            Event.data["sg_machine_open"].as_boolean().is_not(True),
-        )
-        .group_by(Message.edition_id, Event.kind)
-    )
-    found: dict[int, dict[str, int]] = defaultdict(dict)
-    for edition, kind, messages in rows:
-        found[edition][str(kind)] = int(messages)
-    return found
-
-
-def _votes(session: Session, ids: list[int]) -> dict[int, int]:
-    """edition id -> (message, item) pairs with a vote: a changed mind counts once."""
-    voted = (
-        select(Message.edition_id, Event.message_id, Event.content_item_id)
-        .join(Event, Event.message_id == Message.id)
-        .where(Message.edition_id.in_(ids), Event.kind == EventKind.VOTE)
-        .distinct()
-        .subquery()
-    )
-    rows = session.execute(select(voted.c.edition_id, func.count()).group_by(voted.c.edition_id))
     return {edition: int(n) for edition, n in rows}
+
+
+def _figures(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
+    """edition id -> the figures kept per group of its messages, summed, and its votes."""
+    sums = [func.sum(getattr(GroupFigures, name)) for name in _GROUP_FIGURES]
+    found: dict[int, dict[str, int]] = defaultdict(dict)
+    for edition, *values in session.execute(
+        select(GroupFigures.edition_id, *sums)
+        .where(GroupFigures.edition_id.in_(ids))
+        .group_by(GroupFigures.edition_id)
+    ):
+        found[edition] = {
+            name: int(value or 0) for name, value in zip(_GROUP_FIGURES, values, strict=True)
+        }
+    for edition, votes in session.execute(
+        select(GroupItemFigures.edition_id, func.sum(GroupItemFigures.yes + GroupItemFigures.no))
+        .where(GroupItemFigures.edition_id.in_(ids))
+        .group_by(GroupItemFigures.edition_id)
+    ):
+        found[edition]["votes"] = int(votes or 0)
+    return found
 
 
 def _posts(session: Session, ids: list[int]) -> dict[int, int]:
@@ -233,22 +211,11 @@ def _posts(session: Session, ids: list[int]) -> dict[int, int]:
 
 
 def _post_clicks(session: Session, ids: list[int]) -> dict[int, int]:
-    """edition id -> clicks on its posts' links, link previews (machine clicks) left out."""
-    clicked = (
-        select(Event.data["post_id"].as_integer().label("post_id"))
-        .where(
-            Event.kind == EventKind.CLICK,
-            Event.format == Format.SOCIAL.value,
-            Event.message_id.is_(None),
-            Event.data["machine"].as_boolean().is_not(True),
-        )
-        .subquery()
-    )
-    # Joined outside: PostgreSQL would not take a bound JSON path in the GROUP BY as well.
+    """edition id -> clicks of people on its posts' links (link previews left out)."""
     rows = session.execute(
-        select(SocialPost.edition_id, func.count())
-        .join(clicked, clicked.c.post_id == SocialPost.id)
+        select(SocialPost.edition_id, func.sum(PostFigures.clicks))
+        .join(PostFigures, PostFigures.post_id == SocialPost.id)
         .where(SocialPost.edition_id.in_(ids))
         .group_by(SocialPost.edition_id)
     )
-    return {edition: int(n) for edition, n in rows}
+    return {edition: int(n or 0) for edition, n in rows}

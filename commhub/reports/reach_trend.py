@@ -1,18 +1,17 @@
 """The rule of seven over time: per key message, at each of the last weeks' ends, the share
 of the contacts it was meant for who had seen it seven times across three formats by then.
 
-Counted from the exposures and their times, in three queries however many weeks, key
-messages or contacts: SQL finds when each contact became targeted and when each met the
-rule (the time of their seventh exposure, or of their first in a third format, whichever
-came later), and counts those per week; the running totals are summed here.
-
-A contact counts as targeted from the first message carrying the key message to one of
-their roles (when it was sent) or their first exposure to it, whichever came first: at the
-last week's end these are the contacts reach_report counts as targeted.
+Read from reach_weeks, which tracking keeps as messages go out and exposures come in: per
+key message and week, the contacts first targeted that week (the first message carrying the
+key message to one of their roles, or their first exposure to it) and those who met seven
+across three that week. The running totals are summed here: at the last week's end the
+targeted are the contacts reach_report counts. Another rule than seven across three (asked
+for by a caller) is counted from the exposures and their times, in one more query.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -20,17 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import Select, Subquery, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from commhub.store import (
-    Audience,
-    ContentItem,
-    EditionItem,
-    Exposure,
-    ExposureTally,
-    KeyMessage,
-    Message,
-    MessageStatus,
-    role_set_includes,
-)
+from commhub.store import Exposure, ExposureTally, KeyMessage, ReachWeek
 from commhub.tracking import FORMATS, SEVEN, THREE
 
 WEEKS = 12
@@ -109,13 +98,24 @@ def reach_over_time(
 ) -> ReachTrend:
     """Per key message (by text), at each of the last `weeks` week ends: the contacts
     targeted by then and those who had seen it `seven` times across `three` formats by
-    then (exposures before the week's end). Three queries."""
+    then (exposures before the week's end). Two queries (three for another rule)."""
     if seven < 1 or three < 1:
         raise ValueError("seven and three must be 1 or more")
     ends = week_ends(now, weeks)
     texts: dict[int, str] = dict(session.execute(select(KeyMessage.id, KeyMessage.text)).all())
-    targeted = _per_week(session, _first_targeted(ends[-1]), ends)
-    reached = _per_week(session, _rule_met(ends[-1], seven, three), ends)
+    targeted: dict[int, Counter[int]] = {}
+    reached: dict[int, Counter[int]] = {}
+    for key_id, week_of, newly_targeted, newly_met in session.execute(
+        select(ReachWeek.key_message_id, ReachWeek.week_of, ReachWeek.targeted, ReachWeek.met)
+    ):
+        # A week counts at the first week end after its start (weeks before the first end
+        # count there); the week still going on counts at none.
+        week = bisect_right(ends, week_of)
+        if week < len(ends):
+            targeted.setdefault(key_id, Counter())[week] += newly_targeted
+            reached.setdefault(key_id, Counter())[week] += newly_met
+    if (seven, three) != (SEVEN, THREE):
+        reached = _per_week(session, _rule_met(ends[-1], seven, three), ends)
     lines = [
         KeyMessageTrend(
             text,
@@ -154,35 +154,6 @@ def _per_week(
     ):
         found.setdefault(int(key_id), Counter())[int(n)] += int(count)
     return found
-
-
-def _first_targeted(before: datetime) -> Select[tuple[int, int, datetime]]:
-    """(key message, contact, when first targeted): sent a message carrying it to one of
-    their roles (reach_report's rule), or exposed to it, before `before`."""
-    sent_at = func.coalesce(Message.sent_at, Message.queued_at)
-    by_email = (
-        select(
-            ContentItem.key_message_id.label("key_id"),
-            Message.contact_id.label("contact_id"),
-            sent_at.label("at"),
-        )
-        .join(EditionItem, EditionItem.content_item_id == ContentItem.id)
-        .join(Audience, Audience.id == EditionItem.audience_id)
-        .join(Message, Message.edition_id == EditionItem.edition_id)
-        .where(
-            ContentItem.key_message_id.is_not(None),
-            Message.status == MessageStatus.SENT,
-            role_set_includes(Audience.slug),
-            sent_at < before,
-        )
-    )
-    exposed = select(Exposure.key_message_id, Exposure.contact_id, Exposure.occurred_at).where(
-        Exposure.occurred_at < before
-    )
-    either = union_all(by_email, exposed).subquery()
-    return select(either.c.key_id, either.c.contact_id, func.min(either.c.at).label("at")).group_by(
-        either.c.key_id, either.c.contact_id
-    )
 
 
 def _rule_met(before: datetime, seven: int, three: int) -> Select[tuple[int, int, datetime]]:

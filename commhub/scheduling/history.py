@@ -124,6 +124,7 @@ def simulate_history(
     report = HistoryReport()
     start = now - timedelta(days=30 * months)
     with session_scope(sessions) as session:
+        _backdate(session, start)
         plan = sorted(
             (when, series.id)
             for series in session.scalars(select(Series).order_by(Series.slug))
@@ -147,6 +148,19 @@ def simulate_history(
         progress(1)
     _feed_clicks(sessions, settings, now, start, rng, report)
     return report
+
+
+def _backdate(session: Session, start: datetime) -> None:
+    """The demo's partners and contacts were made a moment ago, but in the story the history
+    tells they were there before its first edition: their creation and consent move back to a
+    day of the month before it (each its own, so that the dates do not all read alike)."""
+    for partner in session.scalars(select(Partner).where(Partner.created_at >= start)):
+        partner.created_at = start - timedelta(days=30 + partner.id % 28, hours=partner.id % 9)
+    for contact in session.scalars(select(Contact).where(Contact.created_at >= start)):
+        moved = start - timedelta(days=1 + contact.id % 28, hours=9 + contact.id % 8)
+        contact.created_at = moved
+        if contact.consent_at is not None and contact.consent_at >= start:
+            contact.consent_at = moved + timedelta(minutes=5 + contact.id % 50)
 
 
 def history_steps(sessions: sessionmaker[Session], months: int, now: datetime) -> int:

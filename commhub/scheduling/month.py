@@ -128,9 +128,9 @@ def editions_between(
 
 
 def _expected_recipients(session: Session, series_ids: set[int], now: datetime) -> dict[int, int]:
-    series = session.scalars(select(Series).where(Series.id.in_(series_ids)))
+    series = list(session.scalars(select(Series).where(Series.id.in_(series_ids))))
     audiences = series_audience_slugs(session, series_ids)
-    counter = RecipientCounter(session, now)
+    counter = RecipientCounter(session, now, series)
     found = {}
     for one in series:
         chosen = {} if one.all_audiences else audiences.get(one.id, {})

@@ -39,10 +39,11 @@ class RoleSet(tuple[str, ...]):
 
 def role_set_includes(
     audience_slug: ColumnElement[str] | InstrumentedAttribute[str],
+    role_set: ColumnElement[str] | InstrumentedAttribute[str] = Message.role_set,
 ) -> ColumnElement[bool]:
-    """SQL: the message's role set holds this slug (a LIKE over its key, the one place the
-    key's form is matched in SQL)."""
-    return (literal_column("','") + Message.role_set + literal_column("','")).like(
+    """SQL: the message's role set (or another column holding a role set's key) holds this
+    slug (a LIKE over its key, the one place the key's form is matched in SQL)."""
+    return (literal_column("','") + role_set + literal_column("','")).like(
         literal_column("'%,'") + audience_slug + literal_column("',%'")
     )
 
@@ -69,12 +70,14 @@ def variant_without(item_ids: Iterable[int]) -> str:
 
 def variant_leaves_out(
     item_id: ColumnElement[int] | InstrumentedAttribute[int],
+    variant: ColumnElement[str] | InstrumentedAttribute[str] = Message.variant,
 ) -> ColumnElement[bool]:
-    """SQL: the message's variant left this item out of its role set's content (as far as
-    its key tells: one too long to list its items tells nothing)."""
+    """SQL: the message's variant (or another column holding one) left this item out of its
+    role set's content (as far as its key tells: one too long to list its items tells
+    nothing)."""
     listed: ColumnElement[str] = (
         literal_column("','")
-        + func.replace(Message.variant, _WITHOUT, "", type_=String)
+        + func.replace(variant, _WITHOUT, "", type_=String)
         + literal_column("','")
     )
     return listed.like(literal_column("'%,'") + sql_cast(item_id, String) + literal_column("',%'"))

@@ -523,6 +523,8 @@ class Message(Base):
         UniqueConstraint("edition_id", "contact_id", "channel"),
         # next_recipients walks an edition's queue in id order.
         Index("ix_messages_edition_status_id", "edition_id", "status", "id"),
+        # The complaint rate's messages sent over the last 7 days, without a scan of all.
+        Index("ix_messages_status_sent_at", "status", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -763,6 +765,210 @@ class ExposureTally(Base):
     social: Mapped[int] = mapped_column(default=0, server_default="0")
     rss: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When the contact was first targeted (sent a message carrying the key message, or
+    # exposed to it) and met seven across three: what moves them between reach_weeks rows.
+    # A row of zeros with targeted_at only: targeted, never exposed.
+    targeted_at: Mapped[datetime | None]
+    met_at: Mapped[datetime | None]
+
+
+class ContactFormat(Base):
+    """A contact's first exposure in a format: the record that makes a later exposure in the
+    same format bump nothing in partner_reach."""
+
+    __tablename__ = "contact_formats"
+
+    contact_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    format: Mapped[str] = mapped_column(String(16), primary_key=True)  # a Format
+    first_at: Mapped[datetime]
+
+
+class PartnerReach(Base):
+    """Per partner and role, kept as it happens: the contacts with that role, and of them
+    those with at least one exposure in each format (the heat map's cells)."""
+
+    __tablename__ = "partner_reach"
+
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+    audience_id: Mapped[int] = mapped_column(
+        ForeignKey("audiences.id", ondelete="CASCADE"), primary_key=True
+    )
+    contacts: Mapped[int] = mapped_column(default=0, server_default="0")
+    email: Mapped[int] = mapped_column(default=0, server_default="0")
+    video: Mapped[int] = mapped_column(default=0, server_default="0")
+    social: Mapped[int] = mapped_column(default=0, server_default="0")
+    rss: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class ReachCell(Base):
+    """Per key message, the contacts at each capped number of exposures (1..7, 7 = 7 or more)
+    and of formats (1..3, 3 = 3 or more), kept as tallies move."""
+
+    __tablename__ = "reach_cells"
+
+    key_message_id: Mapped[int] = mapped_column(
+        ForeignKey("key_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    exposures: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    formats: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    contacts: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class ReachWeek(Base):
+    """Per key message and week (from Monday 00:00 UTC): the contacts first targeted that
+    week, and those who met seven across three that week."""
+
+    __tablename__ = "reach_weeks"
+
+    key_message_id: Mapped[int] = mapped_column(
+        ForeignKey("key_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    week_of: Mapped[datetime] = mapped_column(primary_key=True)
+    targeted: Mapped[int] = mapped_column(default=0, server_default="0")
+    met: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class ContactMonth(Base):
+    """A contact's mark for a UTC calendar month: an exposure in a format that month, or
+    ("engaged") a person's open or click: the record that makes a second one bump nothing in
+    partner_months."""
+
+    __tablename__ = "contact_months"
+
+    contact_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[datetime] = mapped_column(primary_key=True)  # its first moment, UTC
+    what: Mapped[str] = mapped_column(String(16), primary_key=True)  # a Format or "engaged"
+
+
+class PartnerMonthCount(Base):
+    """Per partner, UTC calendar month and format (or "engaged"), kept as it happens: the
+    partner's contacts with that mark (a partner's trend)."""
+
+    __tablename__ = "partner_months"
+
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[datetime] = mapped_column(primary_key=True)
+    what: Mapped[str] = mapped_column(String(16), primary_key=True)
+    contacts: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class MessageSignals(Base):
+    """When a message first had each signal counted in the aggregates: the record that makes
+    a second open, click or provider event of the same message count nothing."""
+
+    __tablename__ = "message_signals"
+
+    message_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    human_open_at: Mapped[datetime | None]
+    click_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    bounce_at: Mapped[datetime | None]
+    unsubscribe_at: Mapped[datetime | None]
+    complaint_at: Mapped[datetime | None]
+
+
+class MessageItemSignals(Base):
+    """A message's first click on an item, and the contact's last vote on it in that message."""
+
+    __tablename__ = "message_item_signals"
+
+    message_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_item_id: Mapped[int] = mapped_column(
+        ForeignKey("content_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    click_at: Mapped[datetime | None]
+    answer: Mapped[str | None] = mapped_column(String(8))  # yes, no
+    voted_at: Mapped[datetime | None]
+
+
+class GroupFigures(Base):
+    """What came of the messages of one edition that carried one render (a role set and its
+    variant), kept as it happens: messages sent, and messages with each signal."""
+
+    __tablename__ = "group_figures"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_set: Mapped[str] = mapped_column(String(400), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sent: Mapped[int] = mapped_column(default=0, server_default="0")
+    human_opens: Mapped[int] = mapped_column(default=0, server_default="0")
+    clicks: Mapped[int] = mapped_column(default=0, server_default="0")
+    delivered: Mapped[int] = mapped_column(default=0, server_default="0")
+    bounces: Mapped[int] = mapped_column(default=0, server_default="0")
+    unsubscribes: Mapped[int] = mapped_column(default=0, server_default="0")
+    complaints: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class GroupItemFigures(Base):
+    """Per item of one edition's render: the messages that clicked it and the votes on it
+    (a message's last vote per item)."""
+
+    __tablename__ = "group_item_figures"
+
+    edition_id: Mapped[int] = mapped_column(
+        ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_set: Mapped[str] = mapped_column(String(400), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(200), primary_key=True)
+    content_item_id: Mapped[int] = mapped_column(
+        ForeignKey("content_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    clicks: Mapped[int] = mapped_column(default=0, server_default="0")
+    yes: Mapped[int] = mapped_column(default=0, server_default="0")
+    no: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class PostFigures(Base):
+    """A social post's clicks by people (link previews left out), kept as they happen."""
+
+    __tablename__ = "post_figures"
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("social_posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    clicks: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class FeedClickMark(Base):
+    """A contact's first click on an item in their personal feed, and the roles it counted
+    for (the item's audiences among the contact's roles then)."""
+
+    __tablename__ = "feed_click_marks"
+
+    contact_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_item_id: Mapped[int] = mapped_column(
+        ForeignKey("content_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    audiences: Mapped[str] = mapped_column(String(400))  # slugs, comma-separated
+    clicked_at: Mapped[datetime]
+
+
+class FeedItemFigures(Base):
+    """Per item and audience: the contacts who clicked the item in their personal feed."""
+
+    __tablename__ = "feed_item_figures"
+
+    content_item_id: Mapped[int] = mapped_column(
+        ForeignKey("content_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    audience: Mapped[str] = mapped_column(String(64), primary_key=True)  # its slug
+    contacts: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Suppression(Base):

@@ -5,6 +5,7 @@ complaint rates.
 
 from __future__ import annotations
 
+from commhub.tracking.aggregate import Aggregate, Mismatch, mismatches
 from commhub.tracking.complaints import (
     ALERT_RATE,
     HOLD_RATE,
@@ -22,6 +23,11 @@ from commhub.tracking.exposures import (
     record_exposures,
     seen_enough,
 )
+from commhub.tracking.message_figures import (
+    MESSAGE_AGGREGATES,
+    count_feed_click,
+    forget_contact_figures,
+)
 from commhub.tracking.preferences import (
     CHANNEL_CHOICES,
     PAUSES,
@@ -32,6 +38,7 @@ from commhub.tracking.preferences import (
     save_preferences,
 )
 from commhub.tracking.provider_events import record_events
+from commhub.tracking.reach_figures import REACH_AGGREGATES
 from commhub.tracking.sendgrid_webhook import WebhookKeyError, WebhookVerifier
 from commhub.tracking.signals import (
     DEFAULT_PROXIES,
@@ -56,6 +63,7 @@ from commhub.tracking.subscriptions import (
     unsubscribe,
     web_version,
 )
+from commhub.tracking.upkeep import forget_contact, messages_sent
 
 __all__ = [
     "ALERT_RATE",
@@ -65,25 +73,34 @@ __all__ = [
     "DEFAULT_PROXIES",
     "FORMATS",
     "HOLD_RATE",
+    "MESSAGE_AGGREGATES",
     "PAUSES",
+    "REACH_AGGREGATES",
     "SEVEN",
     "THREE",
     "WINDOW",
+    "Aggregate",
     "ComplaintRate",
     "MailProxies",
     "MessageOwner",
+    "Mismatch",
     "PostClick",
     "PreferencesError",
     "WebhookKeyError",
     "WebhookVerifier",
+    "count_feed_click",
     "current_preferences",
     "edition_rates",
     "exposures_in_total",
     "find_message",
+    "forget_contact",
+    "forget_contact_figures",
     "hold_reason",
     "link_target",
     "masked",
     "may_attribute",
+    "messages_sent",
+    "mismatches",
     "not_sent_to",
     "recent_rate",
     "record_click",

@@ -9,13 +9,14 @@ the same transaction; reports read the tallies and never recount events.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple, cast
 
 from sqlalchemy import ColumnElement, Table, bindparam, case, select
 from sqlalchemy.orm import Session
 
+from commhub.contacts import record_formats_seen, record_months
 from commhub.store import (
     BulkInsert,
     ContentItem,
@@ -23,32 +24,34 @@ from commhub.store import (
     EditionRender,
     Exposure,
     ExposureTally,
-    Format,
 )
+from commhub.tracking.reach_figures import FORMATS as FORMATS
+from commhub.tracking.reach_figures import SEVEN as SEVEN
+from commhub.tracking.reach_figures import TALLIES as TALLIES
+from commhub.tracking.reach_figures import THREE as THREE
+from commhub.tracking.reach_figures import follow_bumps
 
-FORMATS = tuple(Format)
-SEVEN = 7  # exposures before a message sticks
-THREE = 3  # formats they should come through
 EXPOSURES = cast(Table, Exposure.__table__)
-TALLIES = cast(Table, ExposureTally.__table__)
 # Only the exposures not recorded before come back, so only they bump a tally.
 _NEW_EXPOSURES = BulkInsert(
     EXPOSURES,
     ("contact_id", "key_message_id", "format", "source_kind", "source_id", "occurred_at"),
     "ON CONFLICT (contact_id, key_message_id, source_kind, source_id) DO NOTHING",
-    returning=("contact_id", "key_message_id", "format"),
+    returning=("id", "contact_id", "key_message_id", "source_kind", "source_id"),
     order_by=("contact_id", "key_message_id", "source_kind", "source_id"),
 )
-_BUMP_TALLIES = {
-    fmt: BulkInsert(
-        TALLIES,
-        ("contact_id", "key_message_id", fmt, "updated_at"),
-        f"ON CONFLICT (contact_id, key_message_id) DO UPDATE SET {fmt} = "
-        f"{TALLIES.name}.{fmt} + excluded.{fmt}, updated_at = excluded.updated_at",
-        order_by=("contact_id", "key_message_id"),
-    )
-    for fmt in FORMATS
-}
+# One row per tally, in one statement (an upsert may not touch a row twice). It returns the
+# new counts, and the times as they were (it leaves them alone; a new row has none): what
+# follow_bumps needs to move the contact in reach_cells and reach_weeks.
+_BUMP_TALLIES = BulkInsert(
+    TALLIES,
+    ("contact_id", "key_message_id", *FORMATS, "updated_at"),
+    "ON CONFLICT (contact_id, key_message_id) DO UPDATE SET "
+    + ", ".join(f"{fmt} = {TALLIES.name}.{fmt} + excluded.{fmt}" for fmt in FORMATS)
+    + ", updated_at = excluded.updated_at",
+    returning=("contact_id", "key_message_id", *FORMATS, "targeted_at", "met_at"),
+    order_by=("contact_id", "key_message_id"),
+)
 
 
 class Seen(NamedTuple):
@@ -81,7 +84,7 @@ def record_exposures(
 
 def record_seen(session: Session, seen: Iterable[Seen], now: datetime) -> int:
     """Record, in a few statements whatever their number, the exposures not recorded before,
-    and bump their tallies; how many were new.
+    and bump their tallies and the reach figures kept from them; how many were new.
 
     Exposures go in with ON CONFLICT DO NOTHING ... RETURNING, so only the new ones bump a
     tally, and a batch recorded twice (or two processes recording the same open) counts once.
@@ -95,17 +98,34 @@ def record_seen(session: Session, seen: Iterable[Seen], now: datetime) -> int:
     if not unique:
         return 0
     new = _NEW_EXPOSURES(session, [unique[key] for key in sorted(unique)])
-    bumps = Counter(new)
-    for fmt in FORMATS:
-        # In key order, so that two processes bumping the same tallies cannot deadlock; one
-        # row per tally, as one upsert statement may not touch a row twice.
-        rows = [
-            (contact_id, key_id, count, now)
-            for (contact_id, key_id, row_fmt), count in sorted(bumps.items())
-            if row_fmt == fmt
-        ]
-        _BUMP_TALLIES[fmt](session, rows)
+    fresh: dict[tuple[int, int], list[tuple[str, datetime, int]]] = defaultdict(list)
+    for exposure_id, contact_id, key_id, source_kind, source_id in new:
+        exposure = unique[(contact_id, key_id, source_kind, source_id)]
+        fresh[(contact_id, key_id)].append((exposure.format, exposure.occurred_at, exposure_id))
+    # In key order, so that two processes bumping the same tallies cannot deadlock.
+    rows = [
+        (contact_id, key_id, *_per_format(exposures), now)
+        for (contact_id, key_id), exposures in sorted(fresh.items())
+    ]
+    follow_bumps(session, _BUMP_TALLIES(session, rows), fresh)
+    firsts = sorted(
+        {(contact_id, fmt) for (contact_id, _key), found in fresh.items() for fmt, *_ in found}
+    )
+    record_formats_seen(session, firsts, now)  # the partner heat map's cells
+    record_months(  # the partner's months
+        session,
+        [
+            (contact_id, fmt, at)
+            for (contact_id, _key), found in fresh.items()
+            for fmt, at, _ in found
+        ],
+    )
     return len(new)
+
+
+def _per_format(exposures: Sequence[tuple[str, datetime, int]]) -> tuple[int, ...]:
+    counts = Counter(fmt for fmt, _at, _id in exposures)
+    return tuple(counts[fmt] for fmt in FORMATS)
 
 
 def key_messages_of_message(

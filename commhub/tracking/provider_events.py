@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +26,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from commhub.contacts import record_engaged
 from commhub.store import (
     FORMAT_OF,
     MAX_ID,
@@ -41,6 +42,8 @@ from commhub.store import (
 )
 from commhub.tracking.complaints import hold_reason
 from commhub.tracking.exposures import Seen, key_messages_of_message, record_seen
+from commhub.tracking.message_figures import MessageGroup, count_sent, count_signal
+from commhub.tracking.upkeep import messages_sent
 
 # SendGrid's event names, and what commhub calls them.
 EVENT_KINDS = {
@@ -118,6 +121,7 @@ def record_events(
     report.stored = len(new)
     report.duplicates += len(known) - len(new)
     _resolve_delivered(session, [p for p in new if p.kind == EventKind.DELIVERED], report)
+    _count_signals(session, new, messages, now)
     for event in new:
         _apply(session, event, messages[event.message_id].contact_id, report)
     record_seen(session, _seen(session, new, messages), now)
@@ -132,6 +136,39 @@ class _Sent(NamedTuple):
     channel: Channel
     role_set: str
     variant: str
+
+
+# The signals a provider's event kind counts for its message (a machine open for none).
+_SIGNAL_OF = {
+    EventKind.OPEN: "human_open",
+    EventKind.CLICK: "click",
+    EventKind.DELIVERED: "delivered",
+    EventKind.BOUNCE: "bounce",
+    EventKind.UNSUBSCRIBE: "unsubscribe",
+    EventKind.COMPLAINT: "complaint",
+}
+
+
+def _count_signals(
+    session: Session, new: list[_Parsed], messages: dict[int, _Sent], now: datetime
+) -> None:
+    """Count each new event's signal for its message (once per message, in the figures)."""
+    by_signal: defaultdict[str, list[MessageGroup]] = defaultdict(list)
+    engaged: list[tuple[int, datetime]] = []  # a person's opens and clicks, for the months
+    for event in new:
+        signal = _SIGNAL_OF.get(event.kind)
+        if signal is None or (signal == "human_open" and event.data.get("sg_machine_open")):
+            continue
+        sent = messages[event.message_id]
+        by_signal[signal].append(
+            MessageGroup(event.message_id, sent.edition_id, sent.role_set, sent.variant)
+        )
+        flagged = event.data.get("sg_machine_open")  # as partner_months' rebuild leaves out
+        if signal in ("human_open", "click") and sent.contact_id is not None and not flagged:
+            engaged.append((sent.contact_id, event.occurred_at))
+    for signal, groups in sorted(by_signal.items()):
+        count_signal(session, signal, groups, now)
+    record_engaged(session, engaged)
 
 
 def _messages_of(session: Session, message_ids: set[int]) -> dict[int, _Sent]:
@@ -250,6 +287,8 @@ def _resolve_delivered(session: Session, delivered: list[_Parsed], report: Event
             .where(Message.id == event.message_id, Message.status == MessageStatus.UNKNOWN)
             .values(status=MessageStatus.SENT, sent_at=event.occurred_at, last_error=None)
         )
+        if rowcount(resolved):
+            messages_sent(session, [event.message_id], event.occurred_at)
         report.resolved += rowcount(resolved)
 
 
@@ -257,6 +296,7 @@ def _apply(session: Session, event: _Parsed, contact_id: int, report: EventRepor
     """What a bounce, a drop, a complaint or an unsubscribe does (rare: one at a time)."""
     if event.kind in (EventKind.BOUNCE, EventKind.DROPPED):
         reason = f"{event.kind}: {event.data.get('reason') or event.data.get('type') or ''}"
+        count_sent(session, [event.message_id], sign=-1)  # a sent one is counted out first
         failed = session.execute(
             update(Message)
             .where(

@@ -23,8 +23,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from commhub.contacts import record_engaged
 from commhub.store import FORMAT_OF, Event, EventKind
 from commhub.tracking.exposures import key_messages_of_links, record_exposures
+from commhub.tracking.message_figures import (
+    MessageGroup,
+    count_item_click,
+    count_signal,
+    count_vote,
+)
 from commhub.tracking.subscriptions import CarriedLink, MessageOwner
 
 MACHINE_OPEN_SECONDS = 10
@@ -93,6 +100,8 @@ def record_open(
     data = {"machine": why is not None, **({"why": why} if why else {})}
     _store(session, owner, EventKind.OPEN, now, None, None, data)
     if why is None:
+        count_signal(session, "human_open", [_group(owner)], now)
+        record_engaged(session, [(owner.contact_id, now)])
         seen = key_messages_of_links(session, owner.edition_id, owner.link_ids)
         _exposed(session, owner, seen, now)
     return why
@@ -106,6 +115,10 @@ def record_click(
     target = with_utm(url, owner.series_slug, FORMAT_OF[owner.channel].value, owner.role_set)
     data = {"link_id": link_id, "url": url}
     _store(session, owner, EventKind.CLICK, now, link.content_item_id, link_id, data)
+    count_signal(session, "click", [_group(owner)], now)
+    record_engaged(session, [(owner.contact_id, now)])
+    if link.content_item_id is not None:
+        count_item_click(session, _group(owner), link.content_item_id, now)
     _exposed(session, owner, [link.key_message_id] if link.key_message_id else [], now)
     return target
 
@@ -121,7 +134,13 @@ def record_vote(
     """Store a relevance vote for the item behind the link (the last one counts)."""
     data = {"link_id": link_id, "answer": answer}
     _store(session, owner, EventKind.VOTE, now, link.content_item_id, link_id, data)
+    if link.content_item_id is not None:
+        count_vote(session, _group(owner), link.content_item_id, answer, now)
     _exposed(session, owner, [link.key_message_id] if link.key_message_id else [], now)
+
+
+def _group(owner: MessageOwner) -> MessageGroup:
+    return MessageGroup(owner.message_id, owner.edition_id, owner.role_set, owner.variant)
 
 
 def _exposed(

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from commhub.contacts import record_engaged
 from commhub.store import (
     Channel,
     Contact,
@@ -33,6 +34,7 @@ from commhub.store import (
     SocialPost,
 )
 from commhub.tracking.exposures import record_exposures
+from commhub.tracking.message_figures import count_post_click
 from commhub.tracking.signals import with_utm
 
 ATTRIBUTION_COOKIE = "commhub_seen"
@@ -108,6 +110,10 @@ def record_post_click(
             data=data,
         )
     )
+    if not machine:
+        count_post_click(session, post.id)
+    if contact_id is not None:
+        record_engaged(session, [(contact_id, now)])  # the partner's month
     if contact_id is not None and item.key_message_id is not None:
         record_exposures(
             session, contact_id, [item.key_message_id], Format.SOCIAL.value, SOURCE_KIND,

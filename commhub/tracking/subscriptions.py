@@ -27,6 +27,7 @@ from commhub.store import (
     Series,
     rowcount,
 )
+from commhub.tracking.message_figures import MessageGroup, count_signal
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def unsubscribe(session: Session, owner: MessageOwner, now: datetime, via: str) 
             data={"via": via},
         )
     )
+    group = MessageGroup(owner.message_id, owner.edition_id, owner.role_set, owner.variant)
+    count_signal(session, "unsubscribe", [group], now)
     session.flush()
     return True
 

@@ -7,30 +7,44 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from commhub.reports import (
+    BOUNCE_ALARM,
+    BOUNCE_COLUMNS,
+    BOUNCE_WARN,
     COMPLAINT_COLUMNS,
     EXPOSURE_COLUMNS,
+    HEAT_MAP_COLUMNS,
     ITEM_COLUMNS,
     REACH_TREND_COLUMNS,
+    RELEVANCE_TREND_COLUMNS,
     SERIES_COLUMNS,
     complaint_report,
     complaint_rows,
+    edition_bounces,
     edition_complaints,
+    every_partner,
     exposure_rows,
+    format_names,
+    heat_map,
+    heat_map_rows,
     item_report,
     item_rows,
     reach_over_time,
     reach_report,
+    relevance_over_time,
     series_history,
     started_series,
     worst_first,
     write_csv,
 )
+from commhub.reports import SORTS as PARTNER_SORTS
+from commhub.reports import Thresholds as HeatThresholds
 from commhub.tracking import ALERT_RATE, HOLD_RATE, SEVEN, THREE, ComplaintRate
 from commhub.web import charts
 from commhub.web.auth import staff_only
@@ -41,8 +55,14 @@ from commhub.web.times import viewer_zone
 blueprint = Blueprint("analytics", __name__)
 staff_only(blueprint)
 
-REPORTS = ("exposures", "reach-trend", "items", "complaints", "series")
-CHARTS = ("reach", "exposures", "reach-trend", "relevance", "complaints", "series")
+REPORTS = (
+    "exposures", "reach-trend", "items", "relevance-trend", "complaints", "bounces", "series",
+    "partners",
+)  # fmt: skip
+CHARTS = (
+    "reach", "exposures", "reach-trend", "relevance", "relevance-trend", "complaints", "bounces",
+    "series",
+)  # fmt: skip
 ITEMS_PER_PAGE = 50
 _PLAIN_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 
@@ -60,6 +80,8 @@ def index() -> ResponseReturnValue:
     chosen = _chosen(choices, request.args.get("series"), strict=False)
     figures = series_history(session, chosen[0]) if chosen else []
     zone = viewer_zone()
+    relevance_trend = relevance_over_time(session, now=runtime().clock.now())
+    bounces = edition_bounces(session)
     return render_template(
         "analytics/index.html",
         reaches=reaches,
@@ -74,6 +96,10 @@ def index() -> ResponseReturnValue:
         pager=pager,
         anything_voted=bool(charts.voted(all_items)),
         relevance_words=charts.relevance_words(all_items),
+        relevance_trend=relevance_trend,
+        relevance_trend_words=charts.relevance_trend_words(relevance_trend),
+        month_name=charts.month_name,
+        votes_label=charts.votes_label,
         complaints=complaints,
         editions=editions,
         complaints_words=charts.complaints_words(_rates(editions), ALERT_RATE, HOLD_RATE),
@@ -86,6 +112,12 @@ def index() -> ResponseReturnValue:
         three=THREE,
         alert_rate=ALERT_RATE,
         hold_rate=HOLD_RATE,
+        bounces=bounces,
+        any_bounced=any(e.bounces for e in bounces),
+        bounces_words=charts.bounces_words(bounces),
+        bounce_warn=BOUNCE_WARN,
+        bounce_alarm=BOUNCE_ALARM,
+        **_partners_section(session),
     )
 
 
@@ -104,6 +136,14 @@ def csv(report: str) -> ResponseReturnValue:
         rows, columns = trend.rows(), REACH_TREND_COLUMNS
     elif report == "items":
         rows, columns = item_rows(worst_first(item_report(session))), ITEM_COLUMNS
+    elif report == "relevance-trend":
+        relevance = relevance_over_time(session, now=runtime().clock.now())
+        rows, columns = relevance.rows(), RELEVANCE_TREND_COLUMNS
+    elif report == "bounces":
+        rows, columns = [e.as_row() for e in edition_bounces(session)], BOUNCE_COLUMNS
+    elif report == "partners":
+        roles, grids = heat_map(session)
+        rows, columns = heat_map_rows(roles, grids, _heat_thresholds()), HEAT_MAP_COLUMNS
     elif report == "series":
         chosen = _chosen(started_series(session), request.args.get("series"), strict=True)
         figures = series_history(session, chosen[0]) if chosen else []
@@ -120,6 +160,59 @@ def csv(report: str) -> ResponseReturnValue:
         f'attachment; filename="commhub-{name}-{_today():%Y-%m-%d}.csv"'
     )
     return response
+
+
+# The all-partners heat map (its own ?sort= and ?partners_page=, so the other sections'
+# choices and pages stay put).
+PARTNERS_PER_PAGE = 50
+
+
+class _PartnersPager(Pager):
+    """The partners' pages, under their own parameter."""
+
+    @classmethod
+    def asked(cls, total: int) -> _PartnersPager:
+        asked = request.args.get("partners_page", "1")
+        page = int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 7 else 1
+        return cls(
+            min(max(page, 1), max(1, -(-total // PARTNERS_PER_PAGE))), PARTNERS_PER_PAGE, total
+        )
+
+    def url_for_page(self, page: int) -> str:
+        return _partners_url(partners_page=str(page))
+
+
+def _partners_url(**changes: str) -> str:
+    """This request's URL with these parameters changed, at the partners' section."""
+    args = request.args.to_dict() | changes
+    return f"{request.path}?{urlencode(args)}#partners"
+
+
+def _heat_thresholds() -> HeatThresholds:
+    settings = runtime().settings
+    return HeatThresholds(settings.heat_map_green, settings.heat_map_amber)
+
+
+def _partners_section(session: Session) -> dict[str, object]:
+    asked = request.args.get("sort", "")
+    sort = asked if asked in PARTNER_SORTS else PARTNER_SORTS[0]
+    thresholds = _heat_thresholds()
+    partners = every_partner(session, thresholds, sort)
+    pager = _PartnersPager.asked(len(partners))
+    return {
+        "partners": partners[pager.offset : pager.offset + pager.per_page],
+        "partners_pager": pager,
+        "partners_reached": any(p.reached_anyone for p in partners),
+        "partners_sort": sort,
+        "partners_sorts": [
+            (key, label, _partners_url(sort=key, partners_page="1"))
+            for key, label in zip(
+                PARTNER_SORTS, ("By name", "Most contacts first", "Coldest first"), strict=True
+            )
+        ],
+        "heat_thresholds": thresholds,
+        "heat_formats": format_names(),
+    }
 
 
 @blueprint.get("/analytics/charts/<name>.svg")
@@ -142,6 +235,10 @@ def _draw(session: Session, name: str) -> str:
         return charts.reach_trend_svg(reach_over_time(session, now=runtime().clock.now()))
     if name == "relevance":
         return charts.relevance_svg(worst_first(item_report(session)))
+    if name == "relevance-trend":
+        return charts.relevance_trend_svg(relevance_over_time(session, now=runtime().clock.now()))
+    if name == "bounces":
+        return charts.bounces_svg(edition_bounces(session))
     if name == "complaints":
         found = complaint_report(session, runtime().clock.now())
         rates = _rates(edition_complaints(session, found))

@@ -22,6 +22,10 @@ from pygal.etree import etree
 from pygal.style import Style
 
 from commhub.reports import (
+    BOUNCE_ALARM,
+    BOUNCE_WARN,
+    AudienceRelevance,
+    EditionBounces,
     EditionFigures,
     ItemReach,
     KeyMessageReach,
@@ -29,6 +33,7 @@ from commhub.reports import (
     PartnerMonth,
     PartnerTrend,
     ReachTrend,
+    RelevanceTrend,
 )
 from commhub.tracking import SEVEN, THREE
 
@@ -605,6 +610,191 @@ def partner_trend_svg(trend: PartnerTrend, zone: tzinfo) -> str:
             chart.add(name, values, stroke_style={"dasharray": _DASHES[index % len(_DASHES)]})
     draw = (lambda _: _line_names(chart, names)) if trend.anything else None
     return _render(chart, partner_trend_words(trend, zone), draw)
+
+
+# -- Relevance per audience, month by month -------------------------------------------------
+
+RELEVANCE_TREND = "Relevance per audience, month by month"
+
+
+def month_name(start: datetime) -> str:
+    """A month as the relevance trend names it: "Feb 2027" (months in UTC)."""
+    return f"{start:%b %Y}"
+
+
+def votes_label(yes: int, no: int) -> str:
+    """A month's relevance as the table prints it: "67% (12 votes)"; a dash with no votes."""
+    votes = yes + no
+    if not votes:
+        return "—"
+    return f"{_pct(yes / votes)} ({_count(votes)} vote{'' if votes == 1 else 's'})"
+
+
+def relevance_trend_words(trend: RelevanceTrend) -> Words:
+    lines = trend.audiences
+    if not lines:
+        return Words(RELEVANCE_TREND, "No audience has a relevance vote in these months yet.", [])
+    latest = max(n for n in range(len(trend.months)) if any(line.votes[n] for line in lines))
+    worst = min(
+        (line for line in lines if line.votes[latest]),
+        key=lambda line: (line.relevance[latest] or 0.0, line.name),
+    )
+    month = _month_so_far(trend, latest)
+    alt = (
+        f"Lines of the share of yes votes per audience ({len(lines)}), on the items of the "
+        f"editions started in each of the last {_number(len(trend.months))} months, "
+        f"{month_name(trend.months[0])} to {month_name(trend.months[-1])}: {worst.name} is "
+        f"the least relevant in {month}, at {_pct(worst.relevance[latest] or 0.0)}."
+    )
+    summary = [
+        f"Least relevant in {month}: {worst.name}, at {_share_of_votes(worst, latest)}, "
+        f"{_moved(trend, worst, latest)}."
+    ]
+    for line in lines:
+        if line is not worst:
+            n = _last_voted(line)
+            summary.append(
+                f"{line.name}: {_share_of_votes(line, n)} in {_month_so_far(trend, n)}, "
+                f"{_moved(trend, line, n)}."
+            )
+    return Words(RELEVANCE_TREND, alt, summary)
+
+
+def _month_so_far(trend: RelevanceTrend, n: int) -> str:
+    return month_name(trend.months[n]) + (" so far" if n == len(trend.months) - 1 else "")
+
+
+def _last_voted(line: AudienceRelevance, before: int | None = None) -> int:
+    """The last month (before `before`) the audience has votes in; -1 if none."""
+    months = range(len(line.votes) if before is None else before)
+    return max((n for n in months if line.votes[n]), default=-1)
+
+
+def _share_of_votes(line: AudienceRelevance, n: int) -> str:
+    """As in "33% of 3 votes"."""
+    votes = line.votes[n]
+    return f"{_pct(line.relevance[n] or 0.0)} of {_count(votes)} vote{'' if votes == 1 else 's'}"
+
+
+def _moved(trend: RelevanceTrend, line: AudienceRelevance, n: int) -> str:
+    """How an audience's relevance in month n moved from its month with votes before, as in
+    "down from 67% of 6 votes in Jan 2027"."""
+    before = _last_voted(line, n)
+    if before < 0:
+        return f"its first month with votes of these {_number(len(trend.months))}"
+    was, is_ = line.relevance[before] or 0.0, line.relevance[n] or 0.0
+    change = "up from" if is_ > was else "down from" if is_ < was else "the same as"
+    return f"{change} {_share_of_votes(line, before)} in {month_name(trend.months[before])}"
+
+
+def relevance_trend_svg(trend: RelevanceTrend) -> str:
+    lines = trend.audiences
+    names = []
+    for index, line in enumerate(lines):
+        last = _last_voted(line)
+        share = line.relevance[-1]
+        label = _short(line.name) + (f" {_pct(share)}" if share is not None else "")
+        names.append((label, line.relevance[last] or 0.0, _LINE_COLOURS[index % 8]))
+    chart = pygal.Line(
+        _config(
+            width=WIDE, show_x_guides=False, dots_size=4, stroke_width=3, colors=_LINE_COLOURS,
+            truncate_legend=-1, range=(0, 1),
+            value_formatter=lambda v: f"{v:.0%}", print_zeroes=True, allow_interruptions=True,
+            include_x_axis=True, margin_bottom=32,
+            margin_right=24 + 8 * max((len(label) for label, _, _ in names), default=0),
+        )
+    )  # fmt: skip
+    chart.x_labels = [month_name(start) for start in trend.months]
+    if lines:  # pygal draws no axis labels without a line: set only with lines
+        chart.config.y_labels = [0, 0.25, 0.5, 0.75, 1]
+    for index, line in enumerate(lines):
+        dashes = _DASHES[index % len(_DASHES)]
+        chart.add(line.name, list(line.relevance), stroke_style={"dasharray": dashes})
+    draw = (lambda _: _line_names(chart, names, _name_only)) if lines else None
+    return _render(chart, relevance_trend_words(trend), draw)
+
+
+def _name_only(name: str, _value: float) -> str:
+    return name
+
+
+# -- Bounce rate per edition ----------------------------------------------------------------
+
+BOUNCES = "Bounce rate per edition"
+
+
+def bounce_label(edition: EditionBounces) -> str:
+    return f"#{edition.edition_id} {edition.series_name}"
+
+
+def bounced(edition: EditionBounces) -> str:
+    """As in "1.5% (3 of 200 messages bounced)"."""
+    return (
+        f"{_pct(edition.rate or 0.0, 1)} ({_count(edition.bounces)} of {_count(edition.tried)} "
+        f"message{'' if edition.tried == 1 else 's'} bounced)"
+    )
+
+
+def _against_lines(edition: EditionBounces) -> str:
+    rate = edition.rate or 0.0
+    if rate >= BOUNCE_ALARM:
+        return "at or over the alarm line"
+    return "at or over the warning line" if rate >= BOUNCE_WARN else "under the warning line"
+
+
+def bounces_words(editions: Sequence[EditionBounces]) -> Words:
+    tried = [e for e in editions if e.tried]
+    alarm = [e for e in tried if (e.rate or 0.0) >= BOUNCE_ALARM]
+    warn = [e for e in tried if BOUNCE_WARN <= (e.rate or 0.0) < BOUNCE_ALARM]
+    alt = (
+        f"Bars of the bounce rate of the last {len(editions)} editions that sent email, oldest "
+        f"first, against the warning line at {_pct(BOUNCE_WARN)} and the alarm line at "
+        f"{_pct(BOUNCE_ALARM)}: {len(alarm)} at or over the alarm line, {len(warn)} more at or "
+        "over the warning line."
+    )
+    summary = []
+    if tried:
+        latest = tried[-1]
+        summary.append(
+            f"Latest: {bounce_label(latest)} at {bounced(latest)}, {_against_lines(latest)}."
+        )
+        top = max(tried, key=lambda e: (e.rate or 0.0, e.edition_id))
+        if top is not latest and (top.rate or 0.0) > (latest.rate or 0.0):
+            summary.append(
+                f"Highest: {bounce_label(top)} at {bounced(top)}, {_against_lines(top)}."
+            )
+    summary.append(
+        f"Of {len(editions)} editions, {len(alarm)} at or over the alarm line "
+        f"({_pct(BOUNCE_ALARM)}), where mailbox providers take a list for a dirty one and block "
+        f"its sender; {len(warn)} more at or over the warning line ({_pct(BOUNCE_WARN)})."
+    )
+    return Words(BOUNCES, alt, summary)
+
+
+def bounces_svg(editions: Sequence[EditionBounces]) -> str:
+    tone = {"ok": GOOD, "warn": WARN, "alarm": BAD}
+    top = max([BOUNCE_ALARM, *(e.rate or 0.0 for e in editions)]) * 1.2
+    chart = pygal.Bar(
+        _config(
+            show_legend=False, range=(0, top), print_values_position="top", print_zeroes=True,
+            value_formatter=lambda v: f"{v:.1%}", x_label_rotation=20 if len(editions) > 6 else 0,
+            colors=(ACCENT,), value_colors=(INK,), margin_right=90, margin_top=30, margin_bottom=32,
+        )
+    )  # fmt: skip
+    # Each bar says its state in words beside its colour: ok, warn (over the warning line) or
+    # alarm (over the alarm line).
+    chart.x_labels = [
+        f"{bounce_label(e)} ({e.state if e.tried else 'nothing sent'})" for e in editions
+    ]
+    chart.add(
+        "Bounce rate",
+        [{"value": e.rate, "color": tone[e.state]} if e.tried else None for e in editions],
+    )
+    lines = (
+        (f"alarm {_pct(BOUNCE_ALARM)}", BOUNCE_ALARM, BAD, "8,4"),
+        (f"warn {_pct(BOUNCE_WARN)}", BOUNCE_WARN, WARN, "3,3"),
+    )
+    return _render(chart, bounces_words(editions), lambda _: _thresholds(chart, lines))
 
 
 # -- Drawing --------------------------------------------------------------------------------

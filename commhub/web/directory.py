@@ -60,7 +60,7 @@ from commhub.reports import (
     partner_over_time,
 )
 from commhub.store import ContactStatus, UserRole, email_key
-from commhub.tracking import SEVEN, THREE
+from commhub.tracking import SEVEN, THREE, forget_contact
 from commhub.web import charts
 from commhub.web.auth import EDITORS, roles_required, signed_in_user, staff_only
 from commhub.web.paging import PER_PAGE, Pager
@@ -354,7 +354,9 @@ def erase() -> ResponseReturnValue:
     if form.validate_on_submit():
         settings = runtime().settings
         address = (form.address.data or "").strip()
-        erasure = erase_person(runtime().sessions, address, _now(), build_message_copies(settings))
+        erasure = erase_person(
+            runtime().sessions, address, _now(), build_message_copies(settings), forget_contact
+        )
         if erasure.found:
             flash(
                 f"The person is erased: their contact, {erasure.messages:,} messages and "

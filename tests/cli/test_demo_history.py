@@ -13,11 +13,13 @@ from sqlalchemy import func, select
 from commhub.config import load_settings
 from commhub.store import (
     Channel,
+    Contact,
     Edition,
     EditionState,
     Event,
     EventKind,
     Exposure,
+    Partner,
     Series,
     SocialPost,
     session_scope,
@@ -58,6 +60,14 @@ def test_six_months_of_history_fill_every_report_through_the_real_paths(tmp_path
                 )
             )
             posts = session.scalar(select(func.count(SocialPost.id)))
+            first_sent = session.scalar(select(func.min(Edition.started_at)))
+            latest_contact, latest_consent, latest_partner = session.execute(
+                select(
+                    func.max(Contact.created_at),
+                    func.max(Contact.consent_at),
+                    select(func.max(Partner.created_at)).scalar_subquery(),
+                )
+            ).one()
     finally:
         runtime.close()
     # Every channel went out in the past, each edition on its own date.
@@ -72,6 +82,9 @@ def test_six_months_of_history_fill_every_report_through_the_real_paths(tmp_path
         assert kinds.get(kind, 0) > 0, kind
     assert machine
     assert posts
+    # The partners and contacts were there, and had consented, before the first edition.
+    assert first_sent is not None
+    assert max(latest_contact, latest_consent, latest_partner) < first_sent
     assert formats >= {"email", "video", "social", "rss"}
     # Through the outbox, never the configured relay.
     assert list((tmp_path / "var" / "outbox").glob("*/*.eml"))

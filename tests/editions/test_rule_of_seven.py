@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from datetime import timedelta
+from itertools import count
 from pathlib import Path
 
 import pytest
@@ -32,7 +34,7 @@ from commhub.store.models import (
     MessageStatus,
     Series,
 )
-from commhub.tracking.exposures import key_messages_of_message
+from commhub.tracking.exposures import Seen, key_messages_of_message, record_seen
 from commhub.web import create_app
 from tests.builders import NOW, World
 from tests.cli.test_cli import Commhub
@@ -46,13 +48,20 @@ WEBINAR = "Partner webinar"  # an item with no key message
 
 
 def tally(world: World, address: str, key_message: str, /, **formats: int) -> None:
-    """What the contact has seen of the key message so far, by format."""
+    """What the contact has seen of the key message so far, by format: as many exposures,
+    recorded as tracking records them (each from a feed item of its own)."""
     with world.session() as session:
         contact_id = session.scalar(select(Contact.id).where(Contact.email == address))
         key_id = session.scalar(select(KeyMessage.id).where(KeyMessage.text == key_message))
-        session.add(
-            ExposureTally(contact_id=contact_id, key_message_id=key_id, updated_at=NOW, **formats)
-        )
+        assert contact_id is not None
+        assert key_id is not None
+        sources = count(1)
+        seen = [
+            Seen(contact_id, key_id, fmt, "feed_item", next(sources), NOW - timedelta(days=1))
+            for fmt, times in formats.items()
+            for _ in range(times)
+        ]
+        record_seen(session, seen, NOW)
 
 
 def sales_newsletter(world: World, rule_of_seven: bool) -> None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, select
 
+from commhub.contacts.partner_months import record_engaged
 from commhub.delivery.outbox import OutboxBackend
 from commhub.errors import NotFound
 from commhub.reports import (
@@ -24,6 +25,7 @@ from commhub.reports import (
 )
 from commhub.store import Contact, Event, KeyMessage, Partner
 from commhub.tracking import record_exposures
+from commhub.tracking.reach_figures import record_targeted
 from commhub.wiring import Runtime
 from tests.builders import World
 
@@ -79,7 +81,11 @@ def sent(world: World, tmp_path: Path) -> Exposures:
     world.contact("ana@acme.example", ["sales"])
     world.contact("ben@acme.example", ["sales"])
     world.contact("cleo@acme.example", ["technical"])
-    world.send(world.prepare().edition.id, OutboxBackend(tmp_path / "outbox"))
+    edition_id = world.prepare().edition.id
+    world.send(edition_id, OutboxBackend(tmp_path / "outbox"))
+    with world.session() as session:
+        sent_ids = [message.id for message in world.messages(edition_id).values()]
+        record_targeted(session, sent_ids, world.clock.now())
     return Exposures(world)
 
 
@@ -215,14 +221,17 @@ def partner_id(world: World, name: str) -> int:
 
 
 def acted(world: World, email: str, kind: str, when: datetime, **data: object) -> None:
-    """An open or click event of the contact's, as tracking records it."""
+    """An open or click event of the contact's, as tracking records it (a person's bumps
+    the partner's months)."""
+    person = contact_id(world, email)
     with world.session() as session:
         session.add(
             Event(
-                kind=kind, contact_id=contact_id(world, email), format="email", occurred_at=when,
-                data=dict(data),
+                kind=kind, contact_id=person, format="email", occurred_at=when, data=dict(data),
             )
         )  # fmt: skip
+        if kind in ("open", "click") and not any(data.values()):
+            record_engaged(session, [(person, when)])
 
 
 @pytest.fixture
@@ -286,15 +295,22 @@ def test_a_partners_contacts_reached_per_format_and_month(
     assert trend.months[2].in_format("email") == 2
 
 
-def test_the_months_follow_the_zone_asked_for(world: World, partners: Exposures) -> None:
-    late = datetime(2027, 1, 31, 20, 0, tzinfo=UTC)  # 1 February in Tokyo
+def test_the_months_are_utc_months_the_zone_only_names_them(
+    world: World, partners: Exposures
+) -> None:
+    late = datetime(2027, 1, 31, 20, 0, tzinfo=UTC)  # 1 February in Tokyo, January in UTC
     partners("ana@acme.example", "social", late)
     acme = partner_id(world, "Acme Partners")
+    tokyo_zone, new_york = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/New_York")
     with world.session() as session:
         utc = partner_over_time(session, acme, 2, now=ASKED)
-        tokyo = partner_over_time(session, acme, 2, now=ASKED, zone=ZoneInfo("Asia/Tokyo"))
-    assert [m.in_format("social") for m in utc.months] == [1, 0]
-    assert [m.in_format("social") for m in tokyo.months] == [0, 1]
+        tokyo = partner_over_time(session, acme, 2, now=ASKED, zone=tokyo_zone)
+        west = partner_over_time(session, acme, 2, now=ASKED, zone=new_york)
+    for trend, zone in ((utc, UTC), (tokyo, tokyo_zone), (west, new_york)):
+        assert [m.in_format("social") for m in trend.months] == [1, 0]
+        assert [f"{m.start.astimezone(zone):%b %Y}" for m in trend.months] == [
+            "Jan 2027", "Feb 2027",
+        ]  # fmt: skip
 
 
 def test_a_partner_with_nothing_yet_and_an_unknown_partner(

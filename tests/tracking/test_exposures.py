@@ -22,6 +22,7 @@ from commhub.reports.items import item_report
 from commhub.store.models import Contact, ExposureTally, KeyMessage
 from commhub.tracking.exposures import record_exposures
 from commhub.tracking.provider_events import record_events
+from commhub.tracking.reach_figures import record_targeted
 from commhub.web import create_app
 from tests.builders import World
 from tests.cli.test_cli import Commhub
@@ -40,7 +41,10 @@ def sent(world: World, tmp_path: Path) -> dict[str, int]:
     world.contact("ben@p.example", ["sales"])
     edition_id = world.prepare().edition.id
     world.send(edition_id, OutboxBackend(tmp_path / "outbox"))
-    return {a.split("@")[0]: m.id for a, m in world.messages(edition_id).items()}
+    messages = {a.split("@")[0]: m.id for a, m in world.messages(edition_id).items()}
+    with world.session() as session:
+        record_targeted(session, list(messages.values()), world.clock.now())
+    return messages
 
 
 def client(world: World) -> FlaskClient:
@@ -91,6 +95,7 @@ def test_exposures_count_once_per_message_and_the_report_adds_them_up(
         tallies = {
             (t.contact_id, t.key_message_id): (t.email, t.video, t.social, t.rss)
             for t in session.scalars(select(ExposureTally))
+            if t.email or t.video or t.social or t.rss  # a row of zeros: targeted, not seen
         }
         reaches = {r.key_message: r for r in reach_report(session)}
     assert tallies == {
@@ -142,6 +147,7 @@ def test_sendgrid_opens_and_clicks_count_once_per_message_in_a_batch_or_across_t
         tallies = {
             (t.contact_id, t.key_message_id): (t.email, t.video, t.social, t.rss)
             for t in session.scalars(select(ExposureTally))
+            if t.email or t.video or t.social or t.rss  # a row of zeros: targeted, not seen
         }
     assert tallies == {
         (contacts[name], keys[key]): (1, 0, 0, 0)
@@ -156,7 +162,11 @@ def test_the_report_command_writes_json_and_spreadsheet_safe_csv(
     world.series(audiences=["sales"])
     world.item("sneaky", ["sales"], key_message='=HYPERLINK("http://evil")')
     world.contact("ana@p.example", ["sales"])
-    world.send(world.prepare().edition.id, OutboxBackend(tmp_path / "outbox"))
+    edition_id = world.prepare().edition.id
+    world.send(edition_id, OutboxBackend(tmp_path / "outbox"))
+    with world.session() as session:
+        sent_ids = [message.id for message in world.messages(edition_id).values()]
+        record_targeted(session, sent_ids, world.clock.now())
     settings = world.runtime.settings
     commhub = Commhub(settings.data_dir)
     env = {"COMMHUB_DATABASE_URL": settings.database_url, "COMMHUB_SECRET_KEY": settings.secret_key}

@@ -268,7 +268,7 @@ def test_an_empty_report_downloads_as_its_header(world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/analytics/partners.csv", "/analytics/events.csv", "/analytics/x"]
+    "path", ["/analytics/contacts.csv", "/analytics/events.csv", "/analytics/x"]
 )
 def test_an_unknown_report_is_404(world: World, path: str) -> None:
     assert staff_client(world).get(path).status_code == 404

@@ -13,16 +13,15 @@ from commhub.editions.history import count_started_editions, engagement_of, star
 from commhub.store import APPROVAL_ALERT, DOUBT_ALERT
 from commhub.store.models import (
     Alert,
-    ContentItem,
     Edition,
     EditionState,
-    Event,
     EventKind,
     Message,
     MessageStatus,
     Series,
     UserRole,
 )
+from commhub.tracking import record_click, record_open, record_vote
 from commhub.web import create_app
 from commhub.wiring import OUTBOX_DIR, Runtime
 from tests.builders import NOW, World
@@ -42,20 +41,19 @@ def _sent_newsletter(world: World, *emails: str) -> int:
 
 
 def _event(world: World, email: str, edition_id: int, kind: EventKind, **data: object) -> None:
-    message = world.messages(edition_id)[email]
+    """As the tracking routes record it: an open (a proxy's when data says machine), a
+    click or a vote on the price-update item's link of the contact's message."""
     with world.session() as session:
-        item_id = session.scalar(select(ContentItem.id).where(ContentItem.slug == "price-update"))
-        session.add(
-            Event(
-                kind=kind,
-                message_id=message.id,
-                contact_id=message.contact_id,
-                content_item_id=item_id if kind != EventKind.OPEN else None,
-                occurred_at=world.clock.now(),
-                data=dict(data),
-            )
-        )
-        world.clock.current += timedelta(minutes=1)
+        owner, link_id, link = world.item_link(session, edition_id, email, "price-update")
+        world.clock.current += timedelta(minutes=1)  # a person, not a scanner at delivery
+        now = world.clock.now()
+        if kind == EventKind.OPEN:
+            proxy = "17.1.2.3" if data.get("machine") else "198.51.100.7"
+            record_open(session, owner, now, proxy, "Mozilla/5.0")
+        elif kind == EventKind.CLICK:
+            record_click(session, owner, link_id, link, now)
+        else:
+            record_vote(session, owner, link_id, link, str(data["answer"]), now)
 
 
 def _cells(page: str, edition_id: int) -> list[str]:

@@ -33,6 +33,7 @@ from commhub.store import (
     Message,
     PersonalFeed,
 )
+from commhub.tracking import forget_contact
 from commhub.web import create_app
 from tests.builders import World
 
@@ -187,7 +188,7 @@ def test_erasure_takes_the_feed_with_the_contact(world: World, client: FlaskClie
     world.contact(ANN, ["technical"])
     path = feed_path(world)
     with world.session() as session:
-        erase_contact(session, ANN, world.clock.now())
+        erase_contact(session, ANN, world.clock.now(), forget_contact)
     with world.session() as session:
         assert session.scalar(select(func.count(PersonalFeed.id))) == 0
     assert client.get(path).status_code == 404

@@ -18,6 +18,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from commhub.contacts.partner_months import record_engaged
 from commhub.delivery.outbox import OutboxBackend
 from commhub.reports import (
     REACH_TREND_COLUMNS,
@@ -82,12 +83,12 @@ def history(world: World, tmp_path: Path) -> World:
     expose(world, "ana@acme.example", "video", week(1, 1), week(1, 2), source=2)
     expose(world, "ana@acme.example", "social", week(3, 2), source=3)
     with world.session() as session:
-        session.add(
-            Event(
-                kind="open", contact_id=ids(world, Contact, "email")["ana@acme.example"],
-                format="email", occurred_at=datetime(2026, 11, 24, tzinfo=UTC), data={},
-            )
-        )  # fmt: skip
+        ana, opened = (
+            ids(world, Contact, "email")["ana@acme.example"],
+            datetime(2026, 11, 24, tzinfo=UTC),
+        )
+        session.add(Event(kind="open", contact_id=ana, format="email", occurred_at=opened, data={}))
+        record_engaged(session, [(ana, opened)])  # as tracking records a person's open
     world.clock.current = ASKED
     return world
 

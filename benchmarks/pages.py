@@ -269,14 +269,14 @@ def page_urls(session: Session) -> dict[str, str | None]:
         .order_by(desc(func.count()), Contact.partner_id)
         .limit(1)
     )
-    # The contact with the longest story: the most events.
+    # The contact with the longest story: the most events (else the first contact).
     contact = session.scalar(
         select(Event.contact_id)
         .where(Event.contact_id.is_not(None))
         .group_by(Event.contact_id)
         .order_by(desc(func.count()), Event.contact_id)
         .limit(1)
-    )
+    ) or session.scalar(select(Contact.id).order_by(Contact.id).limit(1))
     values = {
         "/content/<slug>": item,
         "/contacts/<id>": contact,

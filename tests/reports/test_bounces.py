@@ -4,19 +4,15 @@ editions that sent email, oldest first, against the warn and alarm lines."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from commhub.delivery.outbox import OutboxBackend
 from commhub.delivery.sender import installation_id
 from commhub.reports import BOUNCE_ALARM, BOUNCE_COLUMNS, BOUNCE_WARN, edition_bounces
 from commhub.tracking.provider_events import record_events
 from tests.builders import World
+from tests.sql_statements import statements
 
 
 def send(world: World, tmp_path: Path, slug: str, audience: str) -> int:
@@ -44,21 +40,6 @@ def bounce(world: World, edition_id: int, email: str, n: int) -> None:
     }
     with world.session() as session:
         record_events(session, [found], installation, world.clock.now())
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL statements run on engine meanwhile."""
-    seen: list[str] = []
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_each_edition_bounced_over_sent_and_bounced_against_its_lines(

@@ -4,20 +4,14 @@ query from the figures kept as the votes came in (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
-
 from commhub.delivery.outbox import OutboxBackend
-from commhub.render import message_tokens
 from commhub.reports import RELEVANCE_TREND_COLUMNS, relevance_over_time
-from commhub.store import ContentItem
-from commhub.tracking import find_message, link_target, record_vote
+from commhub.tracking import record_vote
 from tests.builders import NOW, World
+from tests.sql_statements import statements
 
 ANA, BEN, CY = "ana@p.example", "ben@p.example", "cy@p.example"
 MAY = datetime(2026, 5, 20, 9, 0, tzinfo=UTC)  # before the six months up to NOW
@@ -37,33 +31,9 @@ def send_at(world: World, tmp_path: Path, when: datetime, *items: tuple[str, lis
 
 def vote(world: World, edition_id: int, email: str, item: str, answer: str, at: datetime) -> None:
     """A vote through the item's link in the contact's message, as the vote route records it."""
-    message = world.messages(edition_id)[email]
-    tokens = message_tokens(world.runtime.settings.secret_keys)
     with world.session() as session:
-        owner = find_message(session, tokens, tokens.sign(message.id))
-        assert owner is not None
-        item_id = session.scalar(select(ContentItem.id).where(ContentItem.slug == item))
-        link_id, link = next(
-            (i, found)
-            for i in sorted(owner.link_ids)
-            if (found := link_target(session, owner, i)) and found.content_item_id == item_id
-        )
+        owner, link_id, link = world.item_link(session, edition_id, email, item)
         record_vote(session, owner, link_id, link, answer, at)
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL statements run on engine meanwhile."""
-    seen: list[str] = []
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_votes_count_per_audience_in_the_month_their_edition_started(

@@ -17,14 +17,12 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from commhub.delivery.outbox import OutboxBackend
 from commhub.delivery.sender import installation_id
-from commhub.render import message_tokens
 from commhub.reports import BOUNCE_COLUMNS, RELEVANCE_TREND_COLUMNS
-from commhub.store import ContentItem, UserRole
-from commhub.tracking import find_message, link_target, record_vote
+from commhub.store import UserRole
+from commhub.tracking import record_vote
 from commhub.tracking.provider_events import record_events
 from commhub.web import create_app
 from tests.builders import NOW, World
@@ -54,17 +52,8 @@ def send_at(world: World, tmp_path: Path, when: datetime, *items: tuple[str, lis
 
 def vote(world: World, edition_id: int, email: str, item: str, answer: str) -> None:
     """A vote through the item's link in the contact's message, as the vote route records it."""
-    message = world.messages(edition_id)[email]
-    tokens = message_tokens(world.runtime.settings.secret_keys)
     with world.session() as session:
-        owner = find_message(session, tokens, tokens.sign(message.id))
-        assert owner is not None
-        item_id = session.scalar(select(ContentItem.id).where(ContentItem.slug == item))
-        link_id, link = next(
-            (i, found)
-            for i in sorted(owner.link_ids)
-            if (found := link_target(session, owner, i)) and found.content_item_id == item_id
-        )
+        owner, link_id, link = world.item_link(session, edition_id, email, item)
         record_vote(session, owner, link_id, link, answer, world.clock.now())
 
 

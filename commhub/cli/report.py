@@ -192,7 +192,10 @@ def rebuild_command(app: AppContext, check: bool, output: str) -> None:
                 verdict += ", put right"
             click.echo(f"{c.name:<50} {c.rows:>9} rows  {verdict}")
             for m in c.mismatches[:_SHOWN]:
-                click.echo(f"    {m.key}: held {m.held}, from the events {m.recomputed}")
+                key = ", ".join(
+                    _iso_text(part) if isinstance(part, datetime) else str(part) for part in m.key
+                )
+                click.echo(f"    ({key}): held {m.held}, from the events {m.recomputed}")
             if len(c.mismatches) > _SHOWN:
                 click.echo(f"    ... and {len(c.mismatches) - _SHOWN} more")
     if check and not all(c.matches for c in found):

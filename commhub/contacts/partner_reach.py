@@ -153,6 +153,8 @@ def _add(session: Session, cells: Mapping[tuple[int, int], Sequence[int]]) -> No
     if not cells:
         return
     _ADD(session, [(*key, *cells[key]) for key in sorted(cells)])
+    if all(n >= 0 for figures in cells.values() for n in figures):
+        return  # only added to: no row fell to zeros (an exposure's path, the common one)
     # A partner left without contacts in a role keeps no row of zeros.
     partners = sorted({partner_id for partner_id, _audience in cells})
     session.connection().execute(

@@ -23,11 +23,8 @@ from commhub.tracking.exposures import (
     record_exposures,
     seen_enough,
 )
-from commhub.tracking.message_figures import (
-    MESSAGE_AGGREGATES,
-    count_feed_click,
-    forget_contact_figures,
-)
+from commhub.tracking.message_figures import count_feed_click, forget_contact_figures
+from commhub.tracking.message_recount import MESSAGE_AGGREGATES
 from commhub.tracking.preferences import (
     CHANNEL_CHOICES,
     PAUSES,
@@ -38,7 +35,7 @@ from commhub.tracking.preferences import (
     save_preferences,
 )
 from commhub.tracking.provider_events import record_events
-from commhub.tracking.reach_figures import REACH_AGGREGATES
+from commhub.tracking.reach_recount import REACH_AGGREGATES
 from commhub.tracking.sendgrid_webhook import WebhookKeyError, WebhookVerifier
 from commhub.tracking.signals import (
     DEFAULT_PROXIES,

@@ -7,7 +7,7 @@
 - reach_weeks: per key message and week (from Monday 00:00 UTC), the contacts first targeted
   that week and those who met seven across three that week.
 
-The rules, the same here as in the rebuild's recount:
+The rules, the same here as in reach_recount (the rebuild's):
 - targeted_at: the earliest of the sending times (sent_at, else queued_at) of the messages
   sent (a bounce later changes nothing) that carried an item with the key message to one of
   the contact's roles (a variant that left the item out did not carry it) and of the
@@ -27,13 +27,9 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
-    case,
-    delete,
-    distinct,
     func,
     or_,
     select,
-    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -50,10 +46,8 @@ from commhub.store import (
     ReachCell,
     ReachWeek,
     role_set_includes,
-    utcnow,
     variant_leaves_out,
 )
-from commhub.tracking.aggregate import Aggregate, Figures, Key
 
 FORMATS = tuple(Format)
 SEVEN = 7  # exposures before a message sticks
@@ -98,14 +92,14 @@ def met_time(exposures: Iterable[Seen]) -> datetime | None:
     return max(ordered[SEVEN - 1][1], sorted(firsts.values())[THREE - 1])
 
 
-_BUMP_CELLS = BulkInsert(
+BUMP_CELLS = BulkInsert(
     _CELLS,
     ("key_message_id", "exposures", "formats", "contacts"),
     "ON CONFLICT (key_message_id, exposures, formats) DO UPDATE SET "
     "contacts = reach_cells.contacts + excluded.contacts",
     order_by=("key_message_id", "exposures", "formats"),
 )
-_BUMP_WEEKS = BulkInsert(
+BUMP_WEEKS = BulkInsert(
     _WEEKS,
     ("key_message_id", "week_of", "targeted", "met"),
     "ON CONFLICT (key_message_id, week_of) DO UPDATE SET "
@@ -150,9 +144,9 @@ class _Moves:
             moved[(key_id, week_of(new))] += 1
 
     def write(self, session: Session) -> None:
-        _BUMP_CELLS(session, [(*cell, n) for cell, n in sorted(self.cells.items()) if n])
+        BUMP_CELLS(session, [(*cell, n) for cell, n in sorted(self.cells.items()) if n])
         weeks = sorted(self.targeted.keys() | self.met.keys())
-        _BUMP_WEEKS(
+        BUMP_WEEKS(
             session,
             [
                 (key_id, week, self.targeted[(key_id, week)], self.met[(key_id, week)])
@@ -162,7 +156,7 @@ class _Moves:
         )
 
 
-def _reader(session: Session, column_name: str) -> Callable[[Any], datetime | None]:
+def time_reader(session: Session, column_name: str) -> Callable[[Any], datetime | None]:
     """Turns a raw RETURNING value of a tally time column into a UTC datetime."""
     dialect = session.get_bind().dialect
     column_type = TALLIES.c[column_name].type
@@ -178,7 +172,7 @@ def follow_bumps(
     `bumped` holds the upsert's RETURNING rows (contact, key message, the counts in FORMATS
     order, targeted_at and met_at as they were: the upsert leaves them alone, and a new row
     has no targeted_at); `fresh` the new exposures per pair."""
-    read_targeted, read_met = _reader(session, "targeted_at"), _reader(session, "met_at")
+    read_targeted, read_met = time_reader(session, "targeted_at"), time_reader(session, "met_at")
     moves = _Moves()
     was: dict[Pair, tuple[datetime | None, datetime | None]] = {}
     times: dict[Pair, tuple[datetime | None, datetime | None]] = {}
@@ -245,7 +239,7 @@ def _met_times(session: Session, pairs: Sequence[Pair]) -> dict[Pair, datetime |
     return {pair: met_time(found[pair]) for pair in pairs}
 
 
-def _carried(message_ids: Sequence[int] | None) -> Select[int, int | None, datetime]:
+def carried(message_ids: Sequence[int] | None) -> Select[int, int | None, datetime]:
     """(contact, key message, sending time) of the sent messages (these, or all) per item
     with a key message that they carried to one of their roles."""
     sent_at = func.coalesce(Message.sent_at, Message.queued_at)
@@ -274,7 +268,7 @@ def record_targeted(session: Session, message_ids: Sequence[int], now: datetime)
     ids = sorted(set(message_ids))
     firsts: dict[Pair, datetime] = {}
     for start in range(0, len(ids), _CHUNK):
-        for contact, key, at in session.execute(_carried(ids[start : start + _CHUNK])):
+        for contact, key, at in session.execute(carried(ids[start : start + _CHUNK])):
             pair = (contact, key or 0)  # never None: the query asks for a key message
             if pair not in firsts or at < firsts[pair]:
                 firsts[pair] = at
@@ -338,190 +332,3 @@ def forget_contact_reach(session: Session, contact_id: int) -> None:
         moves.times(key, moves.targeted, targeted, None)
         moves.times(key, moves.met, met, None)
     moves.write(session)
-
-
-# -- Worked out again from the exposures and messages (`report rebuild`) --------------------
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(at: datetime | None) -> int:
-    """A time as a figure: microseconds since 1970 (0: none)."""
-    return 0 if at is None else (at - _EPOCH) // timedelta(microseconds=1)
-
-
-def _time(micros: object) -> datetime | None:
-    return None if not micros else _EPOCH + timedelta(microseconds=int(cast(int, micros)))
-
-
-def _counted(session: Session) -> dict[Pair, Counts]:
-    """Each pair's exposures per format."""
-    per_format = (func.sum(case((Exposure.format == fmt, 1), else_=0)) for fmt in FORMATS)
-    rows = session.execute(
-        select(Exposure.contact_id, Exposure.key_message_id, *per_format).group_by(
-            Exposure.contact_id, Exposure.key_message_id
-        )
-    )
-    return {(int(c), int(k)): tuple(int(n) for n in counts) for c, k, *counts in rows}
-
-
-def _targeted_times(session: Session) -> dict[Pair, datetime]:
-    """Each targeted pair's first sending or exposure time."""
-    carried = _carried(None)
-    exposed = select(Exposure.contact_id, Exposure.key_message_id, Exposure.occurred_at)
-    either = union_all(carried, exposed).subquery()
-    c = either.c
-    first = func.min(c.at).label("first")
-    rows = session.execute(
-        select(c.contact_id, c.key_message_id, first).group_by(c.contact_id, c.key_message_id)
-    )
-    read = _reader(session, "targeted_at")  # a MIN over a UNION comes back untyped
-    found: dict[Pair, datetime] = {}
-    for contact, key, at in rows:
-        when = at if isinstance(at, datetime) else read(at)
-        if when is not None:
-            found[(int(contact), int(key))] = when.astimezone(UTC)
-    return found
-
-
-def _all_met_times(session: Session) -> dict[Pair, datetime]:
-    """When each pair at seven across three met it, from the exposures of those pairs."""
-    enough = (
-        select(Exposure.contact_id, Exposure.key_message_id)
-        .group_by(Exposure.contact_id, Exposure.key_message_id)
-        .having(func.count() >= SEVEN, func.count(distinct(Exposure.format)) >= THREE)
-        .subquery()
-    )
-    rows = session.execute(
-        select(
-            Exposure.contact_id,
-            Exposure.key_message_id,
-            Exposure.format,
-            Exposure.occurred_at,
-            Exposure.id,
-        ).join(
-            enough,
-            (enough.c.contact_id == Exposure.contact_id)
-            & (enough.c.key_message_id == Exposure.key_message_id),
-        )
-    )
-    per_pair: dict[Pair, list[Seen]] = defaultdict(list)
-    for contact, key, fmt, at, exposure_id in rows:
-        per_pair[(contact, key)].append((fmt, at, exposure_id))
-    found = {pair: met_time(seen) for pair, seen in per_pair.items()}
-    return {pair: at for pair, at in found.items() if at is not None}
-
-
-def _tally_rows(session: Session) -> dict[Key, Figures]:
-    counted = _counted(session)
-    targeted = _targeted_times(session)
-    met = _all_met_times(session)
-    zero = (0,) * len(FORMATS)
-    return {
-        pair: (*counted.get(pair, zero), _micros(targeted.get(pair)), _micros(met.get(pair)))
-        for pair in counted.keys() | targeted.keys()
-    }
-
-
-class TallyAggregate:
-    """exposure_tallies: per contact and key message, exposures per format, and when first
-    targeted and when at seven across three (as microseconds since 1970)."""
-
-    name = "exposure tallies per contact and key message"
-    columns = (*FORMATS, "targeted_at", "met_at")
-
-    def held(self, session: Session) -> dict[Key, Figures]:
-        rows = session.execute(
-            select(
-                ExposureTally.contact_id,
-                ExposureTally.key_message_id,
-                *(getattr(ExposureTally, fmt) for fmt in FORMATS),
-                ExposureTally.targeted_at,
-                ExposureTally.met_at,
-            )
-        )
-        return {
-            (c, k): (*(int(n) for n in counts), _micros(targeted), _micros(met))
-            for c, k, *counts, targeted, met in rows
-        }
-
-    def recomputed(self, session: Session) -> dict[Key, Figures]:
-        return _tally_rows(session)
-
-    def replace(self, session: Session, rows: Mapping[Key, Figures]) -> None:
-        session.execute(delete(ExposureTally))
-        now = utcnow()
-        BulkInsert(
-            TALLIES,
-            ("contact_id", "key_message_id", *FORMATS, "targeted_at", "met_at", "updated_at"),
-            order_by=("contact_id", "key_message_id"),
-        )(
-            session,
-            [
-                (*key, *figures[: len(FORMATS)], *(_time(t) for t in figures[-2:]), now)
-                for key, figures in sorted(rows.items(), key=lambda row: repr(row[0]))
-                if any(figures)
-            ],
-        )
-
-
-class CellAggregate:
-    """reach_cells: per key message, contacts by capped exposures and formats."""
-
-    name = "contacts per key message by exposures (1..7+) and formats (1..3+)"
-    columns = ("contacts",)
-
-    def held(self, session: Session) -> dict[Key, Figures]:
-        rows = session.execute(
-            select(
-                ReachCell.key_message_id, ReachCell.exposures, ReachCell.formats, ReachCell.contacts
-            )
-        )
-        return {(k, e, f): (n,) for k, e, f, n in rows}
-
-    def recomputed(self, session: Session) -> dict[Key, Figures]:
-        found: Counter[Key] = Counter()
-        for (_contact, key), counts in _counted(session).items():
-            if (cell := cell_of(counts)) is not None:
-                found[(key, *cell)] += 1
-        return {key: (n,) for key, n in found.items()}
-
-    def replace(self, session: Session, rows: Mapping[Key, Figures]) -> None:
-        session.execute(delete(ReachCell))
-        _BUMP_CELLS(
-            session,
-            [(*key, n) for key, (n,) in sorted(rows.items(), key=lambda row: repr(row[0])) if n],
-        )
-
-
-class WeekAggregate:
-    """reach_weeks: per key message and week, contacts newly targeted and newly at seven
-    across three."""
-
-    name = "contacts per key message and week newly targeted and at seven across three"
-    columns = ("targeted", "met")
-
-    def held(self, session: Session) -> dict[Key, Figures]:
-        rows = session.execute(
-            select(ReachWeek.key_message_id, ReachWeek.week_of, ReachWeek.targeted, ReachWeek.met)
-        )
-        return {(k, week): (t, m) for k, week, t, m in rows}
-
-    def recomputed(self, session: Session) -> dict[Key, Figures]:
-        targeted: Counter[Key] = Counter()
-        met: Counter[Key] = Counter()
-        for (_contact, key), at in _targeted_times(session).items():
-            targeted[(key, week_of(at))] += 1
-        for (_contact, key), at in _all_met_times(session).items():
-            met[(key, week_of(at))] += 1
-        return {key: (targeted[key], met[key]) for key in targeted.keys() | met.keys()}
-
-    def replace(self, session: Session, rows: Mapping[Key, Figures]) -> None:
-        session.execute(delete(ReachWeek))
-        _BUMP_WEEKS(
-            session,
-            [(*key, *figures) for key, figures in sorted(rows.items(), key=lambda r: repr(r[0]))],
-        )
-
-
-REACH_AGGREGATES: tuple[Aggregate, ...] = (TallyAggregate(), CellAggregate(), WeekAggregate())

@@ -14,12 +14,8 @@ from commhub.delivery.outbox import OutboxBackend
 from commhub.store import Contact, ExposureTally, KeyMessage, Message, ReachCell
 from commhub.tracking.aggregate import mismatches
 from commhub.tracking.exposures import Seen, record_seen
-from commhub.tracking.reach_figures import (
-    REACH_AGGREGATES,
-    forget_contact_reach,
-    record_targeted,
-    week_of,
-)
+from commhub.tracking.reach_figures import forget_contact_reach, record_targeted, week_of
+from commhub.tracking.reach_recount import REACH_AGGREGATES
 from tests.builders import World
 
 FORMATS = ("email", "video", "social", "rss")

@@ -9,6 +9,7 @@ on an item in a message only the last.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +18,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from commhub.editions.lifecycle import EditionSummary, get_edition, list_editions
-from commhub.store import Channel, Edition, EditionState, GroupFigures, GroupItemFigures
+from commhub.store import (
+    Channel,
+    Edition,
+    EditionState,
+    GroupFigures,
+    GroupItemFigures,
+    PostFigures,
+    SocialPost,
+)
 
 
 @dataclass(frozen=True)
@@ -37,12 +46,25 @@ class Engagement:
 
 
 @dataclass(frozen=True)
+class PostTally:
+    """A social edition's posts by state, and the clicks of people on them."""
+
+    states: Counter[str] = field(default_factory=Counter)
+    clicks: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.states.values())
+
+
+@dataclass(frozen=True)
 class EditionRow:
-    """One started edition as the editions page lists it."""
+    """One started edition as the editions page lists it (a social edition: its posts)."""
 
     summary: EditionSummary
     series_name: str
     engagement: Engagement = field(default_factory=Engagement)
+    posts: PostTally | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +97,15 @@ def started_editions(session: Session, offset: int = 0, limit: int = 50) -> list
     their message counts and engagement: three queries whatever the page's size."""
     summaries = list_editions(session, limit, offset)
     engagement = engagement_of(session, [summary.id for summary in summaries])
+    social = [summary.id for summary in summaries if summary.channel is Channel.SOCIAL]
+    posts = posts_of(session, social)
     return [
-        EditionRow(summary, summary.series_name, engagement.get(summary.id, Engagement()))
+        EditionRow(
+            summary,
+            summary.series_name,
+            engagement.get(summary.id, Engagement()),
+            posts.get(summary.id, PostTally()) if summary.channel is Channel.SOCIAL else None,
+        )
         for summary in summaries
     ]
 
@@ -111,6 +140,32 @@ def engagement_of(session: Session, edition_ids: Sequence[int]) -> dict[int, Eng
         if yes or no:
             found.setdefault(edition_id, {}).update(yes=int(yes or 0), no=int(no or 0))
     return {edition_id: Engagement(**values) for edition_id, values in found.items()}
+
+
+def posts_of(session: Session, edition_ids: Sequence[int]) -> dict[int, PostTally]:
+    """Each social edition's posts by state and their clicks by people, in two queries."""
+    ids = list(edition_ids)
+    if not ids:
+        return {}
+    states: dict[int, Counter[str]] = {}
+    for edition_id, state, n in session.execute(
+        select(SocialPost.edition_id, SocialPost.state, func.count())
+        .where(SocialPost.edition_id.in_(ids))
+        .group_by(SocialPost.edition_id, SocialPost.state)
+    ):
+        states.setdefault(edition_id, Counter())[str(state)] = int(n)
+    clicks = dict(
+        session.execute(
+            select(SocialPost.edition_id, func.sum(PostFigures.clicks))
+            .join(PostFigures, PostFigures.post_id == SocialPost.id)
+            .where(SocialPost.edition_id.in_(ids))
+            .group_by(SocialPost.edition_id)
+        ).all()
+    )
+    return {
+        edition_id: PostTally(found, int(clicks.get(edition_id) or 0))
+        for edition_id, found in states.items()
+    }
 
 
 def edition_times(session: Session, edition_id: int) -> EditionTimes:

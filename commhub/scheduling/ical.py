@@ -53,7 +53,9 @@ def calendar_ics(
             f"Series: {entry.series}",
             f"Channel: {entry.channel.replace('_', ' ')}",
             f"Audiences: {audiences}",
-            f"Expected recipients: {entry.expected_recipients}",
+            "Posts on the series' accounts"
+            if entry.channel == "social"
+            else f"Expected recipients: {entry.expected_recipients}",
             f"State: {entry.state.value}"
             + (f" ({entry.state_reason})" if entry.state_reason else ""),
         ]

@@ -22,7 +22,7 @@ from commhub.editions import steps_for_state
 from commhub.scheduling.agenda import RecipientCounter, series_audience_slugs
 from commhub.scheduling.cadence import next_occurrences, zone_named
 from commhub.scheduling.planning import schedule_of
-from commhub.store import Edition, EditionState, Series
+from commhub.store import Channel, Edition, EditionState, Series
 
 # Editions still to come: what "next" means for a series.
 UPCOMING_STATES = (EditionState.PLANNED, EditionState.HELD, EditionState.PAUSED)
@@ -120,7 +120,8 @@ def editions_between(
             row.id, row.slug, row.name, row.planned_at.astimezone(zone_named(row.timezone)),
             row.timezone, row.state, row.state_reason,
             (row.recipient_count if row.prepared_at is not None else expected.get(row.series_id))
-            if with_recipients else None,
+            # A social edition posts to its series' accounts: it has no recipients.
+            if with_recipients and row.channel is not Channel.SOCIAL else None,
             row.channel.value,
         )
         for row in rows

@@ -153,3 +153,18 @@ def test_the_ics_feed_can_be_narrowed_to_some_series(planned_world: World) -> No
     narrowed = icalendar.Calendar.from_ical(client.get(f"{url}?series=briefing").data)
     assert len(list(everything.walk("VEVENT"))) == 24
     assert {str(e["SUMMARY"]) for e in narrowed.walk("VEVENT")} == {"Briefing (planned)"}
+
+
+def test_a_social_series_editions_post_to_its_accounts_and_count_no_recipients(
+    world: World,
+) -> None:
+    world.social_series(name="Partner Social")
+    world.contact("ana@partner.example", ["sales"])
+    with world.session() as session:
+        plan_editions(session, NOW)
+    client, url = ics_client(world)
+    events = list(icalendar.Calendar.from_ical(client.get(url).data).walk("VEVENT"))
+    assert events
+    for event in events:
+        assert "Posts on the series' accounts" in str(event["DESCRIPTION"])
+        assert "Expected recipients" not in str(event["DESCRIPTION"])

@@ -479,3 +479,29 @@ def test_the_new_series_form_neither_offers_nor_takes_the_social_channel(world: 
     )
     with world.session() as session:
         assert session.scalar(select(Series).where(Series.slug == "social")) is None
+
+
+# -- the editions list and the dashboard ---------------------------------------------------
+
+
+def test_a_social_edition_is_listed_by_its_posts_and_planned_ones_reach_no_one(
+    world: World,
+) -> None:
+    edition_id = posted_edition(world, IN_TROUBLE)
+    viewer, _ = staff_session(world, UserRole.VIEWER)
+    for path in ("/editions", "/"):
+        page = viewer.get(path).get_data(as_text=True)
+        row = re.search(rf'<tr><td><a href="/editions/{edition_id}">.*?</tr>', page, re.S)
+        assert row, path
+        cells = [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row[0], re.S)
+        ]
+        # posts, posted, failed, unknown, opens (none for posts), clicks
+        assert cells[4:10] == ["3 posts", "1", "1", "1", "—", "0"], path
+    with world.session() as session:  # the series' next edition, planned
+        series = session.scalar(select(Series).where(Series.slug == "social"))
+        session.add(Edition(series=series, planned_at=world.clock.now() + timedelta(days=3)))
+    home = viewer.get("/").get_data(as_text=True)
+    # It will post to the series' accounts: no one is counted as its recipient.
+    assert '<td class="num"><span class="muted">posts, to its accounts</span></td>' in home

@@ -32,7 +32,8 @@ class ComplaintRate:
         return self.complaints / self.sent if self.sent else 0.0
 
     def describe(self) -> str:
-        return f"{self.rate:.2%} ({self.complaints} complaints in {self.sent} sent)"
+        noun = "complaint" if self.complaints == 1 else "complaints"
+        return f"{self.rate:.2%} ({self.complaints} {noun} in {self.sent:,} sent)"
 
 
 def recent_rate(session: Session, now: datetime) -> ComplaintRate:

@@ -68,7 +68,7 @@ def test_complaints_alert_at_a_tenth_and_hold_new_editions_at_three_tenths_of_a_
     next_edition = world.prepare().edition
     assert (next_edition.state is EditionState.HELD) is held
     if held:
-        assert "complaint rate 0.30% (3 complaints in 1000 sent)" in str(next_edition.state_reason)
+        assert "complaint rate 0.30% (3 complaints in 1,000 sent)" in str(next_edition.state_reason)
         with world.session() as session:
             released = release_edition(session, next_edition.id, world.clock.now())
             assert released.state is EditionState.SENDING
@@ -83,5 +83,5 @@ def test_the_complaints_report(world: World, tmp_path: Path) -> None:
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
         shown = commhub("report", "complaints", **env)
     assert shown.exit_code == 0, shown.output
-    assert "last 7 days: 0.20% (1 complaints in 500 sent): alert" in shown.stdout
+    assert "last 7 days: 0.20% (1 complaint in 500 sent): alert" in shown.stdout
     assert f"edition {edition_id:>6}: 0.20%" in shown.stdout

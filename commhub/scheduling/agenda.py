@@ -6,6 +6,7 @@ audience selection, so that listing a year of thousands of series costs a few qu
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -199,6 +200,7 @@ def _contacts_version(session: Session) -> tuple[object, ...]:
 # and version of its contacts (a changed contact is a new version), the last few only.
 _COUNTED: dict[tuple[object, ...], _Groups] = {}
 _KEEP = 16
+_COUNTED_LOCK = threading.Lock()  # the web server's threads share it
 
 
 def _filter_key(series: Series) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -225,9 +227,11 @@ class _Groups:
         asked = (database, _contacts_version(session), today, channels, filters)
         found = _COUNTED.get(asked)
         if found is None:
-            found = _COUNTED[asked] = cls.counted(session, today, series)
-            while len(_COUNTED) > _KEEP:
-                _COUNTED.pop(next(iter(_COUNTED)))
+            found = cls.counted(session, today, series)
+            with _COUNTED_LOCK:
+                _COUNTED[asked] = found
+                while len(_COUNTED) > _KEEP:
+                    _COUNTED.pop(next(iter(_COUNTED)))
         return found
 
     @classmethod

@@ -173,7 +173,7 @@ def find_contacts(
         .offset(offset)
         .limit(limit)
     )
-    return [_summary(contact) for contact in session.scalars(query).unique()]
+    return [contact_summary(contact) for contact in session.scalars(query).unique()]
 
 
 def count_matching_partners(session: Session, where: PartnerFilter) -> int:
@@ -320,10 +320,11 @@ def _summaries_by_id(session: Session, ids: set[int]) -> dict[int, ContactSummar
         .where(Contact.id.in_(sorted(ids)))
         .options(joinedload(Contact.partner), selectinload(Contact.roles))
     )
-    return {contact.id: _summary(contact) for contact in session.scalars(query).unique()}
+    return {contact.id: contact_summary(contact) for contact in session.scalars(query).unique()}
 
 
-def _summary(contact: Contact) -> ContactSummary:
+def contact_summary(contact: Contact) -> ContactSummary:
+    """The contact as a list shows them (their partner and roles loaded)."""
     partner = contact.partner
     return ContactSummary(
         id=contact.id,

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, literal_column, select, union_all
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from commhub.contacts.browse import ContactSummary, contact_summary
 from commhub.errors import NotFound
 from commhub.store import (
     FORMAT_OF,
@@ -27,7 +28,6 @@ from commhub.store import (
     Audience,
     Channel,
     Contact,
-    ContactStatus,
     ContentItem,
     Edition,
     Event,
@@ -70,19 +70,9 @@ _SKIPPED = {
 
 
 @dataclass(frozen=True)
-class ContactFacts:
-    """The contact as the page's header shows them."""
+class ContactFacts(ContactSummary):
+    """The contact as the page's header shows them: the list's summary, and more."""
 
-    id: int
-    name: str
-    email: str
-    partner_id: int | None
-    partner: str | None
-    roles: list[str]  # audience names, by slug
-    timezone: str | None
-    status: ContactStatus
-    consent_at: datetime | None
-    consent_source: str | None
     consent_wording: str | None
     opted_out_channels: list[str]  # channel values
     paused_until: date | None
@@ -202,18 +192,8 @@ def contact_story(
 
 
 def _facts(contact: Contact) -> ContactFacts:
-    partner = contact.partner
     return ContactFacts(
-        id=contact.id,
-        name=" ".join(part for part in (contact.first_name, contact.last_name) if part),
-        email=contact.email,
-        partner_id=contact.partner_id,
-        partner=partner.name if partner is not None else None,
-        roles=[role.name for role in contact.roles],
-        timezone=contact.timezone,
-        status=contact.status,
-        consent_at=contact.consent_at,
-        consent_source=contact.consent_source,
+        **vars(contact_summary(contact)),
         consent_wording=contact.consent_wording,
         opted_out_channels=sorted(contact.opted_out_channels or ()),
         paused_until=contact.paused_until,

@@ -16,10 +16,17 @@ from datetime import datetime
 import httpx
 
 from commhub.delivery.posting import PostingPolicy, PostOutcome, PostResult, retry_after_seconds
-from commhub.outbound import UnsafeAddress, check_url
+from commhub.outbound import FetchPolicy, UnsafeAddress, check_url, guarded_client
 
 # A gateway's error: the network behind it may have the post already.
 IN_DOUBT_STATUSES = frozenset({502, 504})
+
+
+def posting_client(policy: PostingPolicy) -> httpx.Client:
+    """The guarded HTTP client a poster talks to its network through, on the policy's terms."""
+    return guarded_client(
+        FetchPolicy(timeout_seconds=policy.timeout_seconds, allow_private=policy.allow_private)
+    )
 
 
 def send_json(

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from commhub.delivery.http_posting import not_posted, send_json
+from commhub.delivery.http_posting import not_posted, posting_client, send_json
 from commhub.delivery.posting import (
     LINKEDIN_API,
     AccountSettings,
@@ -43,7 +43,6 @@ from commhub.delivery.posting import (
     env_prefix,
     excerpt,
 )
-from commhub.outbound import FetchPolicy, guarded_client
 from commhub.store import utcnow
 
 POSTS_PATH = "/rest/posts"
@@ -89,9 +88,7 @@ class LinkedInPoster:
         self._policy = policy
         self._now = now
         self._url = (account.url or LINKEDIN_API).rstrip("/") + POSTS_PATH
-        self._client = guarded_client(
-            FetchPolicy(timeout_seconds=policy.timeout_seconds, allow_private=policy.allow_private)
-        )
+        self._client = posting_client(policy)
 
     def post(self, request: PostRequest) -> PostResult:
         account = self._account

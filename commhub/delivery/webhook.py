@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from commhub.delivery.http_posting import not_posted, send_json
+from commhub.delivery.http_posting import not_posted, posting_client, send_json
 from commhub.delivery.posting import (
     WEBHOOK_STYLES,
     AccountSettings,
@@ -51,7 +51,6 @@ from commhub.delivery.posting import (
     env_prefix,
     excerpt,
 )
-from commhub.outbound import FetchPolicy, guarded_client
 from commhub.store import utcnow
 
 TIMESTAMP_HEADER = "X-Commhub-Timestamp"
@@ -104,9 +103,7 @@ class WebhookPoster:
         self._account = account
         self._policy = policy
         self._now = now
-        self._client = guarded_client(
-            FetchPolicy(timeout_seconds=policy.timeout_seconds, allow_private=policy.allow_private)
-        )
+        self._client = posting_client(policy)
 
     def post(self, request: PostRequest) -> PostResult:
         account = self._account

@@ -22,11 +22,10 @@ from commhub.store import (
     Channel,
     Edition,
     EditionState,
-    GroupFigures,
-    GroupItemFigures,
     PostFigures,
     SocialPost,
 )
+from commhub.tracking import totals_per_edition
 
 
 @dataclass(frozen=True)
@@ -111,35 +110,13 @@ def started_editions(session: Session, offset: int = 0, limit: int = 50) -> list
 
 
 def engagement_of(session: Session, edition_ids: Sequence[int]) -> dict[int, Engagement]:
-    """Unique human opens, clicks and last votes of each edition's messages, in two queries
-    over the figures kept per group of messages (editions without any are left out)."""
-    ids = list(edition_ids)
-    if not ids:
-        return {}
-    found: dict[int, dict[str, int]] = {}
-    for edition_id, opens, clicks in session.execute(
-        select(
-            GroupFigures.edition_id,
-            func.sum(GroupFigures.human_opens),
-            func.sum(GroupFigures.clicks),
-        )
-        .where(GroupFigures.edition_id.in_(ids))
-        .group_by(GroupFigures.edition_id)
-    ):
-        if opens or clicks:
-            found[edition_id] = {"opens": int(opens or 0), "clicks": int(clicks or 0)}
-    for edition_id, yes, no in session.execute(
-        select(
-            GroupItemFigures.edition_id,
-            func.sum(GroupItemFigures.yes),
-            func.sum(GroupItemFigures.no),
-        )
-        .where(GroupItemFigures.edition_id.in_(ids))
-        .group_by(GroupItemFigures.edition_id)
-    ):
-        if yes or no:
-            found.setdefault(edition_id, {}).update(yes=int(yes or 0), no=int(no or 0))
-    return {edition_id: Engagement(**values) for edition_id, values in found.items()}
+    """Unique human opens, clicks and last votes of each edition's messages, from the figures
+    kept per group of messages (editions without any are left out)."""
+    return {
+        edition_id: Engagement(t.human_opens, t.clicks, t.yes, t.no)
+        for edition_id, t in totals_per_edition(session, edition_ids).items()
+        if t.human_opens or t.clicks or t.votes
+    }
 
 
 def posts_of(session: Session, edition_ids: Sequence[int]) -> dict[int, PostTally]:

@@ -10,7 +10,6 @@ where the back end reports them, else the messages sent (`delivered_from` says w
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,8 +18,6 @@ from sqlalchemy.orm import Session
 
 from commhub.store import (
     Edition,
-    GroupFigures,
-    GroupItemFigures,
     Message,
     MessageStatus,
     PostFigures,
@@ -28,13 +25,10 @@ from commhub.store import (
     Series,
     SocialPost,
 )
+from commhub.tracking import EditionTotals, totals_per_edition
 
 DELIVERED_EVENTS = "delivered events"
 SENT = "sent"
-# What is kept per group of an edition's messages (commhub.tracking.message_figures).
-_GROUP_FIGURES = (
-    "sent", "delivered", "human_opens", "clicks", "bounces", "unsubscribes", "complaints",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,12 +87,12 @@ def series_history(
         return []
     ids = [row.id for row in editions]
     recipients = _recipients(session, ids)
-    figures = _figures(session, ids)
+    figures = totals_per_edition(session, ids)
     posts, post_clicks = _posts(session, ids), _post_clicks(session, ids)
     found = []
     for row in editions:
-        counted = figures.get(row.id, {})
-        reported = counted.get("delivered", 0) > 0
+        counted = figures.get(row.id, EditionTotals())
+        reported = counted.delivered > 0
         found.append(
             EditionFigures(
                 edition_id=row.id,
@@ -107,14 +101,14 @@ def series_history(
                 channel=str(row.channel),
                 started_at=row.started_at,
                 recipients=recipients.get(row.id, 0),
-                delivered=counted["delivered"] if reported else counted.get("sent", 0),
+                delivered=counted.delivered if reported else counted.sent,
                 delivered_from=DELIVERED_EVENTS if reported else SENT,
-                human_opens=counted.get("human_opens", 0),
-                clicks=counted.get("clicks", 0),
-                votes=counted.get("votes", 0),
-                unsubscribes=counted.get("unsubscribes", 0),
-                bounces=counted.get("bounces", 0),
-                complaints=counted.get("complaints", 0),
+                human_opens=counted.human_opens,
+                clicks=counted.clicks,
+                votes=counted.votes,
+                unsubscribes=counted.unsubscribes,
+                bounces=counted.bounces,
+                complaints=counted.complaints,
                 posts=posts.get(row.id, 0),
                 post_clicks=post_clicks.get(row.id, 0),
             )
@@ -177,27 +171,6 @@ def _recipients(session: Session, ids: list[int]) -> dict[int, int]:
         .group_by(Message.edition_id)
     )
     return {edition: int(n) for edition, n in rows}
-
-
-def _figures(session: Session, ids: list[int]) -> dict[int, dict[str, int]]:
-    """edition id -> the figures kept per group of its messages, summed, and its votes."""
-    sums = [func.sum(getattr(GroupFigures, name)) for name in _GROUP_FIGURES]
-    found: dict[int, dict[str, int]] = defaultdict(dict)
-    for edition, *values in session.execute(
-        select(GroupFigures.edition_id, *sums)
-        .where(GroupFigures.edition_id.in_(ids))
-        .group_by(GroupFigures.edition_id)
-    ):
-        found[edition] = {
-            name: int(value or 0) for name, value in zip(_GROUP_FIGURES, values, strict=True)
-        }
-    for edition, votes in session.execute(
-        select(GroupItemFigures.edition_id, func.sum(GroupItemFigures.yes + GroupItemFigures.no))
-        .where(GroupItemFigures.edition_id.in_(ids))
-        .group_by(GroupItemFigures.edition_id)
-    ):
-        found[edition]["votes"] = int(votes or 0)
-    return found
 
 
 def _posts(session: Session, ids: list[int]) -> dict[int, int]:

@@ -15,6 +15,7 @@ from commhub.tracking.complaints import (
     hold_reason,
     recent_rate,
 )
+from commhub.tracking.edition_totals import EditionTotals, totals_per_edition
 from commhub.tracking.exposures import (
     FORMATS,
     SEVEN,
@@ -78,6 +79,7 @@ __all__ = [
     "WINDOW",
     "Aggregate",
     "ComplaintRate",
+    "EditionTotals",
     "MailProxies",
     "MessageOwner",
     "Mismatch",
@@ -109,6 +111,7 @@ __all__ = [
     "role_choices",
     "save_preferences",
     "seen_enough",
+    "totals_per_edition",
     "unsubscribe",
     "web_version",
     "with_utm",

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from commhub.store import Event, EventKind, GroupFigures, Message, MessageStatus, raise_alert
+from commhub.store import Event, EventKind, Message, MessageStatus, raise_alert
+from commhub.tracking.edition_totals import EditionTotals, totals_per_edition
 
 ALERT_RATE = 0.001
 HOLD_RATE = 0.003
@@ -51,19 +52,12 @@ def recent_rate(session: Session, now: datetime) -> ComplaintRate:
 def edition_rates(session: Session, edition_ids: list[int]) -> dict[int, ComplaintRate]:
     """Messages that drew a complaint over messages sent, per edition (from the figures kept
     per group of messages, never the events)."""
-    found = {
-        edition_id: ComplaintRate(int(complaints or 0), int(sent or 0))
-        for edition_id, complaints, sent in session.execute(
-            select(
-                GroupFigures.edition_id,
-                func.sum(GroupFigures.complaints),
-                func.sum(GroupFigures.sent),
-            )
-            .where(GroupFigures.edition_id.in_(edition_ids))
-            .group_by(GroupFigures.edition_id)
-        )
+    totals = totals_per_edition(session, edition_ids)
+    return {
+        i: ComplaintRate(t.complaints, t.sent)
+        for i in edition_ids
+        for t in [totals.get(i, EditionTotals())]
     }
-    return {i: found.get(i, ComplaintRate(0, 0)) for i in edition_ids}
 
 
 def hold_reason(session: Session, now: datetime) -> str | None:

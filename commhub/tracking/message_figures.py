@@ -60,13 +60,13 @@ SIGNAL_KINDS = {
 GROUP_COLUMNS = ("sent", *SIGNAL_FIGURES.values())
 ANSWERS = ("yes", "no")
 
-_SIGNALS = cast(Table, MessageSignals.__table__)
-_ITEM_SIGNALS = cast(Table, MessageItemSignals.__table__)
-_GROUPS = cast(Table, GroupFigures.__table__)
-_GROUP_ITEMS = cast(Table, GroupItemFigures.__table__)
-_POSTS = cast(Table, PostFigures.__table__)
-_FEED_MARKS = cast(Table, FeedClickMark.__table__)
-_FEED = cast(Table, FeedItemFigures.__table__)
+SIGNALS_TABLE = cast(Table, MessageSignals.__table__)
+ITEM_SIGNALS_TABLE = cast(Table, MessageItemSignals.__table__)
+GROUPS_TABLE = cast(Table, GroupFigures.__table__)
+GROUP_ITEMS_TABLE = cast(Table, GroupItemFigures.__table__)
+POSTS_TABLE = cast(Table, PostFigures.__table__)
+FEED_MARKS_TABLE = cast(Table, FeedClickMark.__table__)
+FEED_TABLE = cast(Table, FeedItemFigures.__table__)
 GROUP_KEY = ("edition_id", "role_set", "variant")
 
 
@@ -97,7 +97,7 @@ def _bump(table: Table, key: tuple[str, ...], column: str) -> BulkInsert:
 # Set only where not set yet: the rows returned are the messages counted for the first time.
 _FIRST_SIGNAL = {
     signal: BulkInsert(
-        _SIGNALS,
+        SIGNALS_TABLE,
         ("message_id", f"{signal}_at"),
         f"ON CONFLICT (message_id) DO UPDATE SET {signal}_at = excluded.{signal}_at "
         f"WHERE message_signals.{signal}_at IS NULL",
@@ -107,22 +107,22 @@ _FIRST_SIGNAL = {
     for signal in SIGNAL_FIGURES
 }
 _FIRST_ITEM_CLICK = BulkInsert(
-    _ITEM_SIGNALS,
+    ITEM_SIGNALS_TABLE,
     ("message_id", "content_item_id", "click_at"),
     "ON CONFLICT (message_id, content_item_id) DO UPDATE SET click_at = excluded.click_at "
     "WHERE message_item_signals.click_at IS NULL",
     returning=("message_id",),
 )
-_BUMP_GROUP = {column: _bump(_GROUPS, GROUP_KEY, column) for column in GROUP_COLUMNS}
+_BUMP_GROUP = {column: _bump(GROUPS_TABLE, GROUP_KEY, column) for column in GROUP_COLUMNS}
 ITEM_KEY = (*GROUP_KEY, "content_item_id")
 _BUMP_GROUP_ITEM = {
-    column: _bump(_GROUP_ITEMS, ITEM_KEY, column) for column in ("clicks", *ANSWERS)
+    column: _bump(GROUP_ITEMS_TABLE, ITEM_KEY, column) for column in ("clicks", *ANSWERS)
 }
-_BUMP_POST = _bump(_POSTS, ("post_id",), "clicks")
+_BUMP_POST = _bump(POSTS_TABLE, ("post_id",), "clicks")
 FEED_KEY = ("content_item_id", "audience")
-_BUMP_FEED = _bump(_FEED, FEED_KEY, "contacts")
+_BUMP_FEED = _bump(FEED_TABLE, FEED_KEY, "contacts")
 _FIRST_FEED_CLICK = BulkInsert(
-    _FEED_MARKS,
+    FEED_MARKS_TABLE,
     ("contact_id", "content_item_id", "audiences", "clicked_at"),
     "ON CONFLICT (contact_id, content_item_id) DO NOTHING",
     returning=("contact_id",),
@@ -187,16 +187,16 @@ def count_vote(
     ).one_or_none()
     if found is None:
         session.execute(
-            insert(_ITEM_SIGNALS).values(
+            insert(ITEM_SIGNALS_TABLE).values(
                 message_id=message.message_id, content_item_id=item_id, answer=answer, voted_at=now
             )
         )
     elif found.voted_at is None or found.voted_at <= now:
         session.execute(
-            update(_ITEM_SIGNALS)
+            update(ITEM_SIGNALS_TABLE)
             .where(
-                _ITEM_SIGNALS.c.message_id == message.message_id,
-                _ITEM_SIGNALS.c.content_item_id == item_id,
+                ITEM_SIGNALS_TABLE.c.message_id == message.message_id,
+                ITEM_SIGNALS_TABLE.c.content_item_id == item_id,
             )
             .values(answer=answer, voted_at=now)
         )
@@ -268,18 +268,20 @@ def _forget_messages(session: Session, groups: Mapping[int, MessageGroup]) -> No
         )
     )
     _BUMP_GROUP["sent"](session, [(*g, -n) for g, n in sorted(sent.items())])
-    for row in session.execute(select(_SIGNALS).where(_SIGNALS.c.message_id.in_(ids))):
+    for row in session.execute(select(SIGNALS_TABLE).where(SIGNALS_TABLE.c.message_id.in_(ids))):
         for signal, figure in SIGNAL_FIGURES.items():
             if getattr(row, f"{signal}_at") is not None:
                 _BUMP_GROUP[figure](session, [(*groups[row.message_id].group, -1)])
-    for row in session.execute(select(_ITEM_SIGNALS).where(_ITEM_SIGNALS.c.message_id.in_(ids))):
+    for row in session.execute(
+        select(ITEM_SIGNALS_TABLE).where(ITEM_SIGNALS_TABLE.c.message_id.in_(ids))
+    ):
         key = (*groups[row.message_id].group, row.content_item_id)
         if row.click_at is not None:
             _BUMP_GROUP_ITEM["clicks"](session, [(*key, -1)])
         if row.answer in ANSWERS:
             _BUMP_GROUP_ITEM[row.answer](session, [(*key, -1)])
-    session.execute(delete(_SIGNALS).where(_SIGNALS.c.message_id.in_(ids)))
-    session.execute(delete(_ITEM_SIGNALS).where(_ITEM_SIGNALS.c.message_id.in_(ids)))
+    session.execute(delete(SIGNALS_TABLE).where(SIGNALS_TABLE.c.message_id.in_(ids)))
+    session.execute(delete(ITEM_SIGNALS_TABLE).where(ITEM_SIGNALS_TABLE.c.message_id.in_(ids)))
 
 
 def by_a_person() -> ColumnElement[bool]:

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -18,16 +18,9 @@ from commhub.store import (
     Audience,
     Event,
     EventKind,
-    FeedClickMark,
-    FeedItemFigures,
     Format,
-    GroupFigures,
-    GroupItemFigures,
     Message,
-    MessageItemSignals,
-    MessageSignals,
     MessageStatus,
-    PostFigures,
     SocialPost,
     contact_roles,
     content_item_audiences,
@@ -36,25 +29,24 @@ from commhub.tracking.aggregate import Figures, Key
 from commhub.tracking.message_figures import (
     ANSWERS,
     FEED_KEY,
+    FEED_MARKS_TABLE,
+    FEED_TABLE,
     GROUP_COLUMNS,
+    GROUP_ITEMS_TABLE,
     GROUP_KEY,
+    GROUPS_TABLE,
     ITEM_KEY,
+    ITEM_SIGNALS_TABLE,
+    POSTS_TABLE,
     SIGNAL_FIGURES,
     SIGNAL_KINDS,
+    SIGNALS_TABLE,
     MessageGroup,
     by_a_person,
     message_groups,
     post_click_by_a_person,
     post_id_of,
 )
-
-_SIGNALS = cast(Table, MessageSignals.__table__)
-_ITEM_SIGNALS = cast(Table, MessageItemSignals.__table__)
-_GROUPS = cast(Table, GroupFigures.__table__)
-_GROUP_ITEMS = cast(Table, GroupItemFigures.__table__)
-_POSTS = cast(Table, PostFigures.__table__)
-_FEED_MARKS = cast(Table, FeedClickMark.__table__)
-_FEED = cast(Table, FeedItemFigures.__table__)
 
 
 def _first_signals(session: Session) -> dict[int, dict[str, datetime]]:
@@ -134,7 +126,7 @@ class _MessageSignalsAggregate:
     def held(self, session: Session) -> dict[Key, Figures]:
         return {
             (row.message_id,): tuple(int(getattr(row, f"{s}_at") is not None) for s in self.columns)
-            for row in session.execute(select(_SIGNALS))
+            for row in session.execute(select(SIGNALS_TABLE))
         }
 
     def recomputed(self, session: Session) -> dict[Key, Figures]:
@@ -145,11 +137,11 @@ class _MessageSignalsAggregate:
 
     def replace(self, session: Session, rows: Mapping[Key, Figures]) -> None:
         del rows  # the times are worked out again, not carried by the figures
-        session.execute(delete(_SIGNALS))
+        session.execute(delete(SIGNALS_TABLE))
         firsts = _first_signals(session)
         _insert(
             session,
-            _SIGNALS,
+            SIGNALS_TABLE,
             [
                 {"message_id": i, **{f"{s}_at": at.get(s) for s in self.columns}}
                 for i, at in sorted(firsts.items())
@@ -171,7 +163,7 @@ class _ItemSignalsAggregate:
                 int(row.click_at is not None),
                 _answer_code(row.answer),
             )
-            for row in session.execute(select(_ITEM_SIGNALS))
+            for row in session.execute(select(ITEM_SIGNALS_TABLE))
         }
 
     def recomputed(self, session: Session) -> dict[Key, Figures]:
@@ -183,11 +175,11 @@ class _ItemSignalsAggregate:
 
     def replace(self, session: Session, rows: Mapping[Key, Figures]) -> None:
         del rows
-        session.execute(delete(_ITEM_SIGNALS))
+        session.execute(delete(ITEM_SIGNALS_TABLE))
         clicks, votes = _item_clicks(session), _last_votes(session)
         _insert(
             session,
-            _ITEM_SIGNALS,
+            ITEM_SIGNALS_TABLE,
             [
                 {
                     "message_id": message_id,
@@ -217,7 +209,7 @@ class _GroupAggregate:
     columns: tuple[str, ...] = GROUP_COLUMNS
 
     def held(self, session: Session) -> dict[Key, Figures]:
-        return _held(session, _GROUPS, GROUP_KEY, self.columns)
+        return _held(session, GROUPS_TABLE, GROUP_KEY, self.columns)
 
     def recomputed(self, session: Session) -> dict[Key, Figures]:
         counts: dict[Key, Counter[str]] = defaultdict(Counter)
@@ -235,7 +227,7 @@ class _GroupAggregate:
         return {key: tuple(c[column] for column in self.columns) for key, c in counts.items()}
 
     def replace(self, session: Session, rows: Mapping[Key, Figures]) -> None:
-        _replace(session, _GROUPS, GROUP_KEY, self.columns, rows)
+        _replace(session, GROUPS_TABLE, GROUP_KEY, self.columns, rows)
 
 
 @dataclass(frozen=True)
@@ -246,7 +238,7 @@ class _GroupItemAggregate:
     columns: tuple[str, ...] = ("clicks", *ANSWERS)
 
     def held(self, session: Session) -> dict[Key, Figures]:
-        return _held(session, _GROUP_ITEMS, ITEM_KEY, self.columns)
+        return _held(session, GROUP_ITEMS_TABLE, ITEM_KEY, self.columns)
 
     def recomputed(self, session: Session) -> dict[Key, Figures]:
         clicks, votes = _item_clicks(session), _last_votes(session)
@@ -260,7 +252,7 @@ class _GroupItemAggregate:
         return {key: tuple(c[column] for column in self.columns) for key, c in counts.items()}
 
     def replace(self, session: Session, rows: Mapping[Key, Figures]) -> None:
-        _replace(session, _GROUP_ITEMS, ITEM_KEY, self.columns, rows)
+        _replace(session, GROUP_ITEMS_TABLE, ITEM_KEY, self.columns, rows)
 
 
 @dataclass(frozen=True)
@@ -271,7 +263,7 @@ class _PostAggregate:
     columns: tuple[str, ...] = ("clicks",)
 
     def held(self, session: Session) -> dict[Key, Figures]:
-        return _held(session, _POSTS, ("post_id",), self.columns)
+        return _held(session, POSTS_TABLE, ("post_id",), self.columns)
 
     def recomputed(self, session: Session) -> dict[Key, Figures]:
         clicks = Counter(
@@ -283,7 +275,7 @@ class _PostAggregate:
         return {(post_id,): (n,) for post_id, n in clicks.items() if post_id in known}
 
     def replace(self, session: Session, rows: Mapping[Key, Figures]) -> None:
-        _replace(session, _POSTS, ("post_id",), self.columns, rows)
+        _replace(session, POSTS_TABLE, ("post_id",), self.columns, rows)
 
 
 @dataclass(frozen=True)
@@ -295,7 +287,7 @@ class _FeedAggregate:
     columns: tuple[str, ...] = ("contacts",)
 
     def held(self, session: Session) -> dict[Key, Figures]:
-        return _held(session, _FEED, FEED_KEY, self.columns)
+        return _held(session, FEED_TABLE, FEED_KEY, self.columns)
 
     def recomputed(self, session: Session) -> dict[Key, Figures]:
         counts: Counter[Key] = Counter()
@@ -305,11 +297,11 @@ class _FeedAggregate:
         return {key: (n,) for key, n in counts.items()}
 
     def replace(self, session: Session, rows: Mapping[Key, Figures]) -> None:
-        session.execute(delete(_FEED_MARKS))
+        session.execute(delete(FEED_MARKS_TABLE))
         firsts = _first_feed_clicks(session)
         _insert(
             session,
-            _FEED_MARKS,
+            FEED_MARKS_TABLE,
             [
                 {
                     "contact_id": contact_id,
@@ -320,7 +312,7 @@ class _FeedAggregate:
                 for (contact_id, item_id), (audiences, at) in sorted(firsts.items())
             ],
         )
-        _replace(session, _FEED, FEED_KEY, self.columns, rows)
+        _replace(session, FEED_TABLE, FEED_KEY, self.columns, rows)
 
 
 def _first_feed_clicks(
